@@ -1,0 +1,86 @@
+using System;
+using P2pEmu.Emulator.Topology;
+
+namespace P2pEmu.Benchmarks;
+
+/// <summary>
+/// Topologies the benchmarks build, as the same description records a topology file yields (the benchmarks
+/// project does not reference P2pEmu.Testing, so this is a small local equivalent of its <c>Topo</c>).
+/// </summary>
+internal static class BenchTopologies
+{
+    public const ulong MiB = 1UL << 20;
+
+    public const ulong GiB = 1UL << 30;
+
+    /// <summary>Size of each endpoint's prefetchable BAR in <see cref="Hb0"/>.</summary>
+    public const ulong Hb0BarBytes = 64 * MiB;
+
+    /// <summary>Host RAM of <see cref="Hb0"/> (committed lazily; only what a benchmark touches is resident).</summary>
+    public const ulong Hb0RamBytes = 256 * MiB;
+
+    /// <summary>Host RAM of <see cref="Large"/>.</summary>
+    public const ulong LargeRamBytes = 16 * GiB;
+
+    /// <summary>Size of each endpoint's prefetchable BAR in <see cref="Large"/>.</summary>
+    public const ulong LargeBarBytes = 16 * GiB;
+
+    /// <summary>Number of endpoints in <see cref="Large"/>: 3 × 16 GiB of BARs + 16 GiB RAM = 64 GiB.</summary>
+    public const int LargeEndpoints = 3;
+
+    /// <summary>
+    /// hb0: rp → switch sw0 {dp0 → a, dp1 → b, dp2 → c}, rp2 → d; every endpoint has one 64 MiB 64-bit
+    /// prefetchable BAR0. No IOMMU, no root-complex P2P between root ports.
+    /// </summary>
+    /// <param name="dp0Control">ACS Control of sw0.dp0 (a's ingress port); <see cref="AcsFlags.None"/> leaves ACS absent.</param>
+    public static TopologyDescription Hb0(AcsFlags dp0Control = AcsFlags.None)
+    {
+        AcsDescription? dp0Acs = dp0Control == AcsFlags.None ? null : new AcsDescription(AcsFlags.All, dp0Control, 0);
+        DeviceDescription sw0 = new DeviceDescription("sw0", DeviceKind.Switch, Path("sw0"))
+        {
+            Upstream = new PortDescription("sw0.up", null, Array.Empty<DeviceDescription>(), Path("sw0.up")),
+            Ports = new[]
+            {
+                new PortDescription("sw0.dp0", dp0Acs, new[] { Endpoint("a", Hb0BarBytes) }, Path("sw0.dp0")),
+                new PortDescription("sw0.dp1", null, new[] { Endpoint("b", Hb0BarBytes) }, Path("sw0.dp1")),
+                new PortDescription("sw0.dp2", null, new[] { Endpoint("c", Hb0BarBytes) }, Path("sw0.dp2")),
+            },
+        };
+
+        DeviceDescription rp = RootPort("rp", sw0);
+        DeviceDescription rp2 = RootPort("rp2", Endpoint("d", Hb0BarBytes));
+        return Machine(Hb0RamBytes, HostBridge("hb0", rp, rp2));
+    }
+
+    /// <summary>
+    /// A 64 GiB machine: 16 GiB of host RAM and <see cref="LargeEndpoints"/> endpoints with a 16 GiB 64-bit
+    /// prefetchable BAR each, one per root port.
+    /// </summary>
+    public static TopologyDescription Large()
+    {
+        var ports = new DeviceDescription[LargeEndpoints];
+        for (int i = 0; i < ports.Length; i++)
+        {
+            ports[i] = RootPort("rp" + i, Endpoint("gpu" + i, LargeBarBytes));
+        }
+
+        return Machine(LargeRamBytes, HostBridge("hb0", ports));
+    }
+
+    /// <summary>Total bytes of BARs and RAM that <see cref="Large"/> maps.</summary>
+    public static ulong LargeTotalBytes => LargeRamBytes + (LargeEndpoints * LargeBarBytes);
+
+    private static TopologyDescription Machine(ulong ramBytes, params HostBridgeDescription[] hostBridges) =>
+        new(PlatformDescription.Default with { RamBytes = ramBytes }, hostBridges);
+
+    private static HostBridgeDescription HostBridge(string name, params DeviceDescription[] devices) =>
+        new(name, 0, 0, IommuMode.Off, false, devices, $"$.hostBridges[{name}]");
+
+    private static DeviceDescription RootPort(string name, params DeviceDescription[] children) =>
+        new(name, DeviceKind.RootPort, Path(name)) { Children = children };
+
+    private static DeviceDescription Endpoint(string name, ulong barBytes) =>
+        new(name, DeviceKind.Endpoint, Path(name)) { Bars = new[] { new BarDescription(0, barBytes, true, true) } };
+
+    private static string Path(string name) => "$." + name;
+}

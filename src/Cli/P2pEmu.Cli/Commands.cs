@@ -1,0 +1,122 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using P2pEmu.Emulator.Topology;
+using P2pEmu.Emulator.Topology.Dot;
+using P2pEmu.Emulator.Topology.Lspci;
+using P2pEmu.Machine.Reports;
+
+namespace P2pEmu.Cli;
+
+/// <summary>Parses the command line and runs one command; returns the process exit code.</summary>
+public static class Commands
+{
+    public const int ExitOk = 0;
+
+    /// <summary>The topology (or another input) is bad; the message says where and why.</summary>
+    public const int ExitBadInput = 1;
+
+    public const int ExitUsage = 2;
+
+    /// <summary>The built-in topology `p2pemu` and `p2pemu run` use.</summary>
+    public const string DefaultTopology = "default";
+
+    public const string Usage = """
+        usage:
+          p2pemu                              run the built-in default scenario (same as `p2pemu run`)
+          p2pemu run                          show the built-in default topology as the emulator enumerates it
+          p2pemu topo TOPOLOGY [--lspci | --dot]
+                                              the enumerated tree; an lspci -xxxx style dump; a Graphviz picture
+        TOPOLOGY is a topology file (JSON), a real machine's `lspci -xxxx` dump, or a built-in name:
+        """;
+
+    public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        try
+        {
+            if (args.Count == 0 || args[0] == "run")
+            {
+                return args.Count > 1 ? UsageError(error, $"unexpected argument '{args[1]}'") : Topo(DefaultTopology, TopoFormat.Tree, output);
+            }
+
+            switch (args[0])
+            {
+                case "topo":
+                    return RunTopo(args, output, error);
+                case "-h":
+                case "--help":
+                case "help":
+                    output.WriteLine(Usage + "  " + string.Join(", ", BuiltInTopologies.Names));
+                    return ExitOk;
+                default:
+                    return UsageError(error, $"unknown command '{args[0]}'");
+            }
+        }
+        catch (TopologyException e)
+        {
+            error.WriteLine($"p2pemu: {e.Message}");
+            return ExitBadInput;
+        }
+    }
+
+    private static int RunTopo(IReadOnlyList<string> args, TextWriter output, TextWriter error)
+    {
+        string? topology = null;
+        TopoFormat format = TopoFormat.Tree;
+        for (int i = 1; i < args.Count; i++)
+        {
+            switch (args[i])
+            {
+                case "--lspci" when format == TopoFormat.Tree:
+                    format = TopoFormat.Lspci;
+                    break;
+                case "--dot" when format == TopoFormat.Tree:
+                    format = TopoFormat.Dot;
+                    break;
+                case "--lspci":
+                case "--dot":
+                    return UsageError(error, "--lspci and --dot exclude each other");
+                default:
+                    if (args[i].StartsWith("--", StringComparison.Ordinal) || topology is not null)
+                    {
+                        return UsageError(error, $"unexpected argument '{args[i]}'");
+                    }
+
+                    topology = args[i];
+                    break;
+            }
+        }
+
+        return topology is null ? UsageError(error, "topo needs a TOPOLOGY") : Topo(topology, format, output);
+    }
+
+    private static int Topo(string topology, TopoFormat format, TextWriter output)
+    {
+        using Machine.Machine machine = Machine.Machine.Load(topology);
+        string text = format switch
+        {
+            TopoFormat.Lspci => LspciDumpWriter.Write(machine.Fabric),
+            TopoFormat.Dot => DotWriter.Write(machine.Fabric),
+            _ => TopologyTreeReport.Render(machine.Fabric),
+        };
+        output.Write(text);
+        return ExitOk;
+    }
+
+    private static int UsageError(TextWriter error, string problem)
+    {
+        error.WriteLine($"p2pemu: {problem}");
+        error.WriteLine(Usage + "  " + string.Join(", ", BuiltInTopologies.Names));
+        return ExitUsage;
+    }
+
+    private enum TopoFormat
+    {
+        Tree,
+        Lspci,
+        Dot,
+    }
+}

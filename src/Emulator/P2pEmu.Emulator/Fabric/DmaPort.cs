@@ -1,0 +1,294 @@
+using System;
+using P2pEmu.Emulator.Addressing;
+using P2pEmu.Emulator.Memory;
+using P2pEmu.Emulator.Pci;
+
+namespace P2pEmu.Emulator.Fabric;
+
+/// <summary>
+/// A device's upstream DMA port: reads, writes and copies by wire address, each split where the route
+/// changes (end of a BAR, RAM range or translated page) and routed through the fabric as the device's own
+/// requests. Memory-to-memory moves are exactly one copy from source bytes to target bytes; register BARs
+/// take naturally aligned accesses. A failed transaction stops the DMA: what came before it landed, nothing
+/// after it is touched, and the result says which transaction failed and why.
+/// </summary>
+public sealed class DmaPort
+{
+    /// <summary>Largest piece moved by one memmove (keeps span lengths within int).</summary>
+    private const ulong MaxChunkBytes = 1UL << 30;
+
+    private readonly PcieFabric _fabric;
+
+    public DmaPort(PcieFabric fabric, PciFunction owner)
+    {
+        ArgumentNullException.ThrowIfNull(fabric);
+        ArgumentNullException.ThrowIfNull(owner);
+        _fabric = fabric;
+        Owner = owner;
+    }
+
+    public PciFunction Owner { get; }
+
+    /// <summary>Issue ATS-translated requests (the AT field says Translated), as after an ATS lookup.</summary>
+    public bool TranslatedRequests { get; set; }
+
+    /// <summary>A requester ID the device uses instead of its own (a stale captured bus number, a buggy device); null for its own.</summary>
+    public Bdf? RequesterIdOverride { get; set; }
+
+    /// <summary>Memory read: fills <paramref name="destination"/> (device-local) from <paramref name="source"/>.</summary>
+    public DmaResult Read(DmaAddress source, Span<byte> destination)
+    {
+        ulong done = 0;
+        ulong length = (ulong)destination.Length;
+        while (done < length)
+        {
+            RouteResult route = _fabric.Route(Owner, source.Add(done), AccessKind.Read, TranslatedRequests, null, RequesterIdOverride);
+            if (!route.IsDelivered)
+            {
+                return new DmaResult(done, route);
+            }
+
+            int n = (int)Math.Min(Math.Min(length - done, route.ContiguousBytes), MaxChunkBytes);
+            Span<byte> target = destination.Slice((int)done, n);
+            if (route.TargetMemory is BarRegion memory)
+            {
+                memory.GetSpan(route.TargetOffset, n).CopyTo(target);
+            }
+            else
+            {
+                ReadMmio(route.TargetBar!, route.TargetOffset, target);
+            }
+
+            _fabric.CountTransfer(route.Path, RoutePath.None, (ulong)n, true);
+            done += (ulong)n;
+        }
+
+        return DmaResult.Completed(done);
+    }
+
+    /// <summary>Memory write: sends <paramref name="source"/> (device-local) to <paramref name="destination"/>.</summary>
+    public DmaResult Write(DmaAddress destination, ReadOnlySpan<byte> source)
+    {
+        ulong done = 0;
+        ulong length = (ulong)source.Length;
+        while (done < length)
+        {
+            RouteResult route = _fabric.Route(Owner, destination.Add(done), AccessKind.Write, TranslatedRequests, null, RequesterIdOverride);
+            if (!route.IsDelivered)
+            {
+                return new DmaResult(done, route);
+            }
+
+            int n = (int)Math.Min(Math.Min(length - done, route.ContiguousBytes), MaxChunkBytes);
+            ReadOnlySpan<byte> piece = source.Slice((int)done, n);
+            if (route.TargetMemory is BarRegion memory)
+            {
+                piece.CopyTo(memory.GetSpan(route.TargetOffset, n));
+            }
+            else
+            {
+                WriteMmio(route.TargetBar!, route.TargetOffset, piece);
+            }
+
+            _fabric.CountTransfer(RoutePath.None, route.Path, (ulong)n, true);
+            done += (ulong)n;
+        }
+
+        return DmaResult.Completed(done);
+    }
+
+    /// <summary>Reads from <paramref name="source"/> and writes to <paramref name="destination"/>: one copy per byte.</summary>
+    public DmaResult Copy(DmaAddress source, DmaAddress destination, ulong length)
+    {
+        ulong done = 0;
+        while (done < length)
+        {
+            RouteResult from = _fabric.Route(Owner, source.Add(done), AccessKind.Read, TranslatedRequests, null, RequesterIdOverride);
+            if (!from.IsDelivered)
+            {
+                return new DmaResult(done, from);
+            }
+
+            RouteResult to = _fabric.Route(Owner, destination.Add(done), AccessKind.Write, TranslatedRequests, null, RequesterIdOverride);
+            if (!to.IsDelivered)
+            {
+                return new DmaResult(done, to);
+            }
+
+            ulong n = Math.Min(Math.Min(length - done, MaxChunkBytes), Math.Min(from.ContiguousBytes, to.ContiguousBytes));
+            Move(from, to, n);
+            done += n;
+        }
+
+        return DmaResult.Completed(done);
+    }
+
+    /// <summary>Copies a scatter-gather list to another; both must describe the same number of bytes.</summary>
+    /// <exception cref="ArgumentException">The lists' total lengths differ.</exception>
+    public DmaResult Copy(ReadOnlySpan<SgEntry> source, ReadOnlySpan<SgEntry> destination)
+    {
+        ulong total = TotalLength(source);
+        if (total != TotalLength(destination))
+        {
+            throw new ArgumentException("Source and destination scatter-gather lists describe different lengths.", nameof(destination));
+        }
+
+        ulong done = 0;
+        int si = 0;
+        int di = 0;
+        ulong sOff = 0;
+        ulong dOff = 0;
+        while (done < total)
+        {
+            while (sOff == source[si].Length)
+            {
+                si++;
+                sOff = 0;
+            }
+
+            while (dOff == destination[di].Length)
+            {
+                di++;
+                dOff = 0;
+            }
+
+            ulong n = Math.Min(source[si].Length - sOff, destination[di].Length - dOff);
+            DmaResult piece = Copy(source[si].Address.Add(sOff), destination[di].Address.Add(dOff), n);
+            done += piece.BytesTransferred;
+            if (!piece.IsSuccess)
+            {
+                return new DmaResult(done, piece.Failure);
+            }
+
+            sOff += n;
+            dOff += n;
+        }
+
+        return DmaResult.Completed(done);
+    }
+
+    /// <summary>Gathers a scatter-gather list into <paramref name="destination"/>.</summary>
+    public DmaResult Read(ReadOnlySpan<SgEntry> source, Span<byte> destination) => Gather(source, destination, default, reading: true);
+
+    /// <summary>Scatters <paramref name="source"/> over a scatter-gather list.</summary>
+    public DmaResult Write(ReadOnlySpan<SgEntry> destination, ReadOnlySpan<byte> source) => Gather(destination, default, source, reading: false);
+
+    private DmaResult Gather(ReadOnlySpan<SgEntry> list, Span<byte> readInto, ReadOnlySpan<byte> writeFrom, bool reading)
+    {
+        int capacity = reading ? readInto.Length : writeFrom.Length;
+        if (TotalLength(list) > (ulong)capacity)
+        {
+            throw new ArgumentException("The scatter-gather list is longer than the buffer.", nameof(list));
+        }
+
+        ulong done = 0;
+        foreach (SgEntry entry in list)
+        {
+            int offset = (int)done;
+            int length = (int)entry.Length;
+            DmaResult piece = reading ? Read(entry.Address, readInto.Slice(offset, length)) : Write(entry.Address, writeFrom.Slice(offset, length));
+            done += piece.BytesTransferred;
+            if (!piece.IsSuccess)
+            {
+                return new DmaResult(done, piece.Failure);
+            }
+        }
+
+        return DmaResult.Completed(done);
+    }
+
+    private void Move(in RouteResult from, in RouteResult to, ulong n)
+    {
+        if (from.TargetMemory is BarRegion source && to.TargetMemory is BarRegion target)
+        {
+            BarRegion.Copy(source, from.TargetOffset, target, to.TargetOffset, n);
+            _fabric.CountTransfer(from.Path, to.Path, n, true);
+            return;
+        }
+
+        // A register BAR on either side: move through a small device-internal buffer in aligned accesses.
+        Span<byte> buffer = stackalloc byte[256];
+        for (ulong moved = 0; moved < n;)
+        {
+            int piece = (int)Math.Min((ulong)buffer.Length, n - moved);
+            Span<byte> chunk = buffer[..piece];
+            if (from.TargetMemory is BarRegion src)
+            {
+                src.GetSpan(from.TargetOffset + moved, piece).CopyTo(chunk);
+            }
+            else
+            {
+                ReadMmio(from.TargetBar!, from.TargetOffset + moved, chunk);
+            }
+
+            if (to.TargetMemory is BarRegion dst)
+            {
+                chunk.CopyTo(dst.GetSpan(to.TargetOffset + moved, piece));
+            }
+            else
+            {
+                WriteMmio(to.TargetBar!, to.TargetOffset + moved, chunk);
+            }
+
+            moved += (ulong)piece;
+        }
+
+        _fabric.CountTransfer(from.Path, to.Path, n, false);
+    }
+
+    private static ulong TotalLength(ReadOnlySpan<SgEntry> list)
+    {
+        ulong total = 0;
+        foreach (SgEntry entry in list)
+        {
+            total = checked(total + entry.Length);
+        }
+
+        return total;
+    }
+
+    internal static void ReadMmio(PciBar bar, ulong offset, Span<byte> destination)
+    {
+        int done = 0;
+        while (done < destination.Length)
+        {
+            int size = AccessSize(offset + (ulong)done, destination.Length - done);
+            ulong value = bar.Mmio!.Read(offset + (ulong)done, size);
+            for (int i = 0; i < size; i++)
+            {
+                destination[done + i] = (byte)(value >> (8 * i));
+            }
+
+            done += size;
+        }
+    }
+
+    internal static void WriteMmio(PciBar bar, ulong offset, ReadOnlySpan<byte> source)
+    {
+        int done = 0;
+        while (done < source.Length)
+        {
+            int size = AccessSize(offset + (ulong)done, source.Length - done);
+            ulong value = 0;
+            for (int i = 0; i < size; i++)
+            {
+                value |= (ulong)source[done + i] << (8 * i);
+            }
+
+            bar.Mmio!.Write(offset + (ulong)done, size, value);
+            done += size;
+        }
+    }
+
+    /// <summary>The widest naturally aligned access (8, 4, 2 or 1 bytes) that fits at this offset.</summary>
+    private static int AccessSize(ulong offset, int remaining)
+    {
+        int size = 8;
+        while (size > 1 && ((offset & (ulong)(size - 1)) != 0 || size > remaining))
+        {
+            size >>= 1;
+        }
+
+        return size;
+    }
+}

@@ -1,0 +1,364 @@
+using P2pEmu.Emulator.Addressing;
+using P2pEmu.Emulator.Pci;
+using P2pEmu.Emulator.Topology;
+
+namespace P2pEmu.Emulator.Fabric;
+
+/// <content>Routing of device-initiated memory transactions, as PCIe routes them.</content>
+public sealed partial class PcieFabric
+{
+    /// <summary>
+    /// Routes one memory request from <paramref name="requester"/>: inside a multi-function device, peer to
+    /// peer at a switch by window, or up to the root complex (translation, then host RAM or a BAR below any
+    /// root port the platform lets it reach). ACS on every ingress port is honoured: SV, TB, RR, CR, EC with
+    /// the egress vector, UF and DT.
+    /// </summary>
+    /// <param name="translatedRequest">True for an ATS-translated request (AT field = Translated).</param>
+    /// <param name="trace">When given, receives every hop with its reason (allocates; tools and tests only).</param>
+    /// <param name="requesterId">The requester ID the device puts in the request; null for its own (a stale or buggy ID otherwise).</param>
+    public RouteResult Route(PciFunction requester, DmaAddress address, AccessKind access, bool translatedRequest = false, RouteTrace? trace = null, Bdf? requesterId = null)
+    {
+        System.ArgumentNullException.ThrowIfNull(requester);
+        ulong a = address.Value;
+        int requesterBus = (requesterId ?? requester.Bdf).Bus;
+        trace?.Add(requester.Name, $"{access} request for {address} from {requesterId ?? requester.Bdf}");
+        if (!requester.BusMasterEnabled)
+        {
+            trace?.Add(requester.Name, "Bus Master Enable is clear: the function may not issue requests");
+            return new RouteResult(RouteStatus.BusMasterDisabled, RoutePath.None, RouteReason.RequesterBusMasterDisabled, requester);
+        }
+
+        PciFunction? redirectedAt = null;
+        if (requester is PciEndpoint endpoint && TryFindSiblingFunctionBar(endpoint, a, out PciBar? siblingBar))
+        {
+            AcsFlags ctrl = requester.AcsControl;
+            if (translatedRequest && (ctrl & AcsFlags.DT) != 0)
+            {
+                return DeliverToBar(siblingBar!, a, ulong.MaxValue, RoutePath.MultiFunctionPeer, RouteReason.DirectTranslated, requester, null, false, trace);
+            }
+
+            if ((ctrl & AcsFlags.RR) != 0)
+            {
+                redirectedAt = requester;
+                trace?.Add(requester.Name, $"address is in {siblingBar} of the same device; ACS RR redirects upstream");
+            }
+            else if ((ctrl & AcsFlags.EC) != 0 && EgressBlocked(requester, siblingBar!.Owner.DevFn & 0x7))
+            {
+                trace?.Add(requester.Name, $"ACS egress control vector blocks function {siblingBar.Owner.DevFn & 0x7}");
+                return new RouteResult(RouteStatus.AcsViolation, RoutePath.None, RouteReason.AcsEgressBlocked, requester);
+            }
+            else
+            {
+                trace?.Add(requester.Name, $"address is in {siblingBar} of the same device; delivered inside the device");
+                PciFunction? completionRedirect = access == AccessKind.Read && (siblingBar!.Owner.AcsControl & AcsFlags.CR) != 0 ? siblingBar.Owner : null;
+                return DeliverToBar(siblingBar!, a, ulong.MaxValue, RoutePath.MultiFunctionPeer, RouteReason.MultiFunctionBar, requester, completionRedirect, false, trace);
+            }
+        }
+
+        PciBridge? port = requester.UpstreamBridge;
+        while (port is not null)
+        {
+            // The request arrives on the secondary side of a root port or switch downstream port.
+            if (!port.BusMasterEnabled)
+            {
+                trace?.Add(port.Name, "Bus Master Enable is clear: the bridge forwards nothing upstream");
+                return new RouteResult(RouteStatus.UnsupportedRequest, RoutePath.None, RouteReason.BridgeBusMasterDisabled, port) { RedirectedAt = redirectedAt };
+            }
+
+            AcsFlags ctrl = port.AcsControl;
+            if ((ctrl & AcsFlags.SV) != 0 && !port.BusRangeContains(requesterBus))
+            {
+                trace?.Add(port.Name, $"ACS SV: requester bus {requesterBus:x2} is outside [{port.SecondaryBusNumber:x2}-{port.SubordinateBusNumber:x2}]");
+                return new RouteResult(RouteStatus.AcsViolation, RoutePath.None, RouteReason.AcsSourceValidation, port) { RedirectedAt = redirectedAt };
+            }
+
+            if (translatedRequest && (ctrl & AcsFlags.TB) != 0)
+            {
+                trace?.Add(port.Name, "ACS TB blocks translated requests");
+                return new RouteResult(RouteStatus.AcsViolation, RoutePath.None, RouteReason.AcsTranslationBlocking, port) { RedirectedAt = redirectedAt };
+            }
+
+            // A switch downstream port decodes inbound requests like a bridge: an address inside its own window
+            // belongs below it and goes upstream only with ACS UF. A root port hands every inbound request to the
+            // root complex (translation applies), so a redirected bus address reaches the IOMMU, as on real platforms.
+            if (port.IsDownstreamPort && port.MemorySpaceEnabled && port.WindowContains(a))
+            {
+                if ((ctrl & AcsFlags.UF) == 0)
+                {
+                    trace?.Add(port.Name, "address belongs below this port and ACS Upstream Forwarding is off");
+                    return new RouteResult(RouteStatus.UnsupportedRequest, RoutePath.None, RouteReason.NoUpstreamForwarding, port) { RedirectedAt = redirectedAt };
+                }
+
+                trace?.Add(port.Name, "address belongs below this port; ACS UF forwards it upstream");
+            }
+            else if (port.IsDownstreamPort)
+            {
+                PciBridge? sibling = FindSiblingPort(port, a);
+                if (sibling is not null)
+                {
+                    bool direct = translatedRequest && (ctrl & AcsFlags.DT) != 0;
+                    if (!direct && (ctrl & AcsFlags.RR) != 0)
+                    {
+                        redirectedAt ??= port;
+                        trace?.Add(port.Name, $"address is in peer port {sibling.Name}'s window; ACS RR redirects upstream");
+                    }
+                    else if (!direct && (ctrl & AcsFlags.EC) != 0 && EgressBlocked(port, sibling.PortNumber))
+                    {
+                        trace?.Add(port.Name, $"ACS egress control vector blocks port {sibling.PortNumber} ({sibling.Name})");
+                        return new RouteResult(RouteStatus.AcsViolation, RoutePath.None, RouteReason.AcsEgressBlocked, port) { RedirectedAt = redirectedAt };
+                    }
+                    else
+                    {
+                        trace?.Add(port.Name, $"address is in peer port {sibling.Name}'s window: turned around in the switch");
+                        PciFunction? completionRedirect = access == AccessKind.Read && (sibling.AcsControl & AcsFlags.CR) != 0 ? sibling : null;
+                        RouteResult down = Descend(sibling.SecondaryBus, a, trace);
+                        return Finish(down, RoutePath.SwitchPeer, direct ? RouteReason.DirectTranslated : RouteReason.PeerWindow, port, redirectedAt, completionRedirect, false, ulong.MaxValue, trace);
+                    }
+                }
+            }
+
+            if (!port.IsDownstreamPort)
+            {
+                break;
+            }
+
+            PciBridge upstreamPort = port.Bus.Self!;
+            if (!upstreamPort.BusMasterEnabled)
+            {
+                trace?.Add(upstreamPort.Name, "Bus Master Enable is clear: the bridge forwards nothing upstream");
+                return new RouteResult(RouteStatus.UnsupportedRequest, RoutePath.None, RouteReason.BridgeBusMasterDisabled, upstreamPort) { RedirectedAt = redirectedAt };
+            }
+
+            trace?.Add(port.Name, $"upstream through {upstreamPort.Name}");
+            port = upstreamPort.UpstreamBridge;
+        }
+
+        return RouteAtRootComplex(requester, port, a, access, redirectedAt, trace);
+    }
+
+    private RouteResult RouteAtRootComplex(PciFunction requester, PciBridge? ingressPort, ulong a, AccessKind access, PciFunction? redirectedAt, RouteTrace? trace)
+    {
+        HostBridge hb = requester.HostBridge;
+        string rc = hb.Name;
+        if (!hb.Translator.TryTranslate(requester, new DmaAddress(a), access, out BusAddress translated, out ulong contiguous))
+        {
+            trace?.Add(rc, $"translation of 0x{a:x} for {requester.Bdf} faulted");
+            return new RouteResult(RouteStatus.IommuFault, RoutePath.None, RouteReason.IommuFault, null) { RedirectedAt = redirectedAt, ReachedRootComplex = true };
+        }
+
+        ulong t = translated.Value;
+        if (t != a)
+        {
+            trace?.Add(rc, $"translated 0x{a:x} to 0x{t:x}");
+        }
+
+        if (TryFindRam(t, out ulong ramOffset, out ulong ramRemaining))
+        {
+            trace?.Add(rc, "host RAM");
+            return new RouteResult(RouteStatus.Delivered, RoutePath.HostMemory, RouteReason.HostMemory, null)
+            {
+                RedirectedAt = redirectedAt,
+                ReachedRootComplex = true,
+                TargetAddress = translated,
+                TargetMemory = _ram.Region,
+                TargetOffset = ramOffset,
+                ContiguousBytes = System.Math.Min(ramRemaining, contiguous),
+            };
+        }
+
+        foreach (HostBridge target in _hostBridges)
+        {
+            if (!target.WindowContains(t))
+            {
+                continue;
+            }
+
+            PciFunction? egress = FindRootComplexEgress(target, t);
+            if (egress is null)
+            {
+                break;
+            }
+
+            PciFunction ingress = (PciFunction?)ingressPort ?? requester;
+            bool hairpin = ReferenceEquals(target, hb) && SameRootComplexPort(ingress, egress);
+            if (!hairpin && !(hb.RootComplexP2p && target.RootComplexP2p))
+            {
+                trace?.Add(rc, $"{egress.Name} is behind another root port{(ReferenceEquals(target, hb) ? string.Empty : " of another host bridge")}, and the root complex does not forward peer to peer");
+                return new RouteResult(RouteStatus.UnsupportedRequest, RoutePath.None, RouteReason.NoRootComplexP2p, null) { RedirectedAt = redirectedAt, ReachedRootComplex = true };
+            }
+
+            if (!hairpin && ingressPort is not null && (ingressPort.AcsControl & AcsFlags.EC) != 0 && EgressBlocked(ingressPort, egress.PortNumber))
+            {
+                trace?.Add(ingressPort.Name, $"ACS egress control vector blocks root port {egress.PortNumber} ({egress.Name})");
+                return new RouteResult(RouteStatus.AcsViolation, RoutePath.None, RouteReason.AcsEgressBlocked, ingressPort) { RedirectedAt = redirectedAt, ReachedRootComplex = true };
+            }
+
+            trace?.Add(rc, hairpin ? $"back down {egress.Name}" : $"forwarded to {egress.Name}");
+            RouteResult down = egress is PciBridge bridge ? Descend(bridge.SecondaryBus, t, trace) : Descend(egress.Bus, t, trace);
+            return Finish(down, RoutePath.RootComplexPeer, hairpin ? RouteReason.RootComplexHairpin : RouteReason.RootComplexForward, null, redirectedAt, null, true, contiguous, trace);
+        }
+
+        trace?.Add(rc, $"nothing claims 0x{t:x}");
+        return new RouteResult(RouteStatus.UnsupportedRequest, RoutePath.None, RouteReason.Unclaimed, null) { RedirectedAt = redirectedAt, ReachedRootComplex = true };
+    }
+
+    /// <summary>Walks down from a bus by BARs and bridge windows to the completer.</summary>
+    private static RouteResult Descend(PciBus bus, ulong a, RouteTrace? trace)
+    {
+        while (true)
+        {
+            foreach (PciEndpoint endpoint in bus.Endpoints)
+            {
+                foreach (PciBar bar in endpoint.Bars)
+                {
+                    if (bar.Contains(a))
+                    {
+                        trace?.Add(endpoint.Name, $"claimed by BAR{bar.Index}");
+                        return DeliveredTo(bar, a);
+                    }
+                }
+            }
+
+            PciBridge? next = null;
+            foreach (PciBridge bridge in bus.Bridges)
+            {
+                if (bridge.MemorySpaceEnabled && bridge.WindowContains(a))
+                {
+                    next = bridge;
+                    break;
+                }
+            }
+
+            if (next is null)
+            {
+                trace?.Add(bus.Self?.Name ?? bus.HostBridge.Name, $"nothing on bus {bus.Number:x2} claims 0x{a:x}");
+                return new RouteResult(RouteStatus.UnsupportedRequest, RoutePath.None, RouteReason.Unclaimed, bus.Self);
+            }
+
+            trace?.Add(next.Name, "down");
+            bus = next.SecondaryBus;
+        }
+    }
+
+    private static RouteResult DeliveredTo(PciBar bar, ulong a)
+    {
+        ulong offset = a - bar.Address;
+        return new RouteResult(RouteStatus.Delivered, RoutePath.None, RouteReason.None, null)
+        {
+            TargetAddress = new BusAddress(a),
+            TargetBar = bar,
+            TargetMemory = bar.Memory,
+            TargetOffset = offset,
+            ContiguousBytes = bar.SizeBytes - offset,
+        };
+    }
+
+    private static RouteResult DeliverToBar(PciBar bar, ulong a, ulong contiguous, RoutePath path, RouteReason reason, PciFunction decidedAt, PciFunction? completionRedirect, bool reachedRootComplex, RouteTrace? trace) =>
+        Finish(DeliveredTo(bar, a), path, reason, decidedAt, null, completionRedirect, reachedRootComplex, contiguous, trace);
+
+    private static RouteResult Finish(in RouteResult down, RoutePath path, RouteReason reason, PciFunction? decidedAt, PciFunction? redirectedAt, PciFunction? completionRedirect, bool reachedRootComplex, ulong contiguous, RouteTrace? trace)
+    {
+        if (!down.IsDelivered)
+        {
+            return new RouteResult(down.Status, RoutePath.None, down.Reason, down.DecidedAt) { RedirectedAt = redirectedAt, ReachedRootComplex = reachedRootComplex };
+        }
+
+        if (completionRedirect is not null)
+        {
+            trace?.Add(completionRedirect.Name, "ACS CR redirects the completion upstream");
+        }
+
+        return new RouteResult(RouteStatus.Delivered, path, reason, decidedAt)
+        {
+            RedirectedAt = redirectedAt,
+            CompletionRedirectedAt = completionRedirect,
+            ReachedRootComplex = reachedRootComplex,
+            TargetAddress = down.TargetAddress,
+            TargetBar = down.TargetBar,
+            TargetMemory = down.TargetMemory,
+            TargetOffset = down.TargetOffset,
+            ContiguousBytes = System.Math.Min(down.ContiguousBytes, contiguous),
+        };
+    }
+
+    /// <summary>A BAR of another function of the same device (same link, or same device number on a root bus).</summary>
+    private static bool TryFindSiblingFunctionBar(PciEndpoint requester, ulong a, out PciBar? bar)
+    {
+        PciBus bus = requester.Bus;
+        PciFunction physical = requester.PhysicalFunction;
+        int device = physical.DevFn >> 3;
+        foreach (PciEndpoint other in bus.Endpoints)
+        {
+            if (ReferenceEquals(other, requester)
+                || !(!bus.IsRootBus || (other.PhysicalFunction.DevFn >> 3) == device))
+            {
+                continue;
+            }
+
+            foreach (PciBar candidate in other.Bars)
+            {
+                if (candidate.Contains(a))
+                {
+                    bar = candidate;
+                    return true;
+                }
+            }
+        }
+
+        bar = null;
+        return false;
+    }
+
+    private static PciBridge? FindSiblingPort(PciBridge ingress, ulong a)
+    {
+        foreach (PciBridge sibling in ingress.Bus.Bridges)
+        {
+            if (!ReferenceEquals(sibling, ingress) && sibling.MemorySpaceEnabled && sibling.WindowContains(a))
+            {
+                return sibling;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The root port (or root-bus endpoint) through which the root complex reaches <paramref name="a"/>.</summary>
+    private static PciFunction? FindRootComplexEgress(HostBridge hb, ulong a)
+    {
+        foreach (PciEndpoint endpoint in hb.RootBus.Endpoints)
+        {
+            foreach (PciBar bar in endpoint.Bars)
+            {
+                if (bar.Contains(a))
+                {
+                    return endpoint;
+                }
+            }
+        }
+
+        foreach (PciBridge bridge in hb.RootBus.Bridges)
+        {
+            if (bridge.MemorySpaceEnabled && bridge.WindowContains(a))
+            {
+                return bridge;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool SameRootComplexPort(PciFunction ingress, PciFunction egress)
+    {
+        if (ReferenceEquals(ingress, egress))
+        {
+            return true;
+        }
+
+        // Functions of one root-complex integrated device share its connection to the root complex.
+        return ingress is PciEndpoint && egress is PciEndpoint
+            && (ingress.PhysicalFunction.DevFn >> 3) == (egress.PhysicalFunction.DevFn >> 3);
+    }
+
+    private static bool EgressBlocked(PciFunction port, int targetNumber) =>
+        targetNumber < 32 && (port.AcsEgressVector & (1u << targetNumber)) != 0;
+}

@@ -1,0 +1,96 @@
+using System.IO;
+using P2pEmu.Cli;
+using Xunit;
+
+namespace P2pEmu.Integration.Tests;
+
+public sealed class CliTests
+{
+    private static (int Exit, string Output, string Error) Run(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int exit = Commands.Run(args, output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void NoArguments_ShowsTheDefaultTopologyTree()
+    {
+        (int exit, string output, string error) = Run();
+
+        Assert.Equal(Commands.ExitOk, exit);
+        Assert.Equal(string.Empty, error);
+        Assert.Contains("hb0 [0000:00] iommu=translate rootComplexP2p=yes", output, System.StringComparison.Ordinal);
+        Assert.Contains("00:01.0 rp1 (root-port)", output, System.StringComparison.Ordinal);
+        Assert.Contains("ACS RR CR", output, System.StringComparison.Ordinal);
+        Assert.Contains("nvme0 (nvme)", output, System.StringComparison.Ordinal);
+        Assert.Contains("rciep0.vf2 (vf)", output, System.StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Topo_BadTopologyFile_ExitsWithPathAndProblem()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"p2pemu-bad-{System.Guid.NewGuid():N}.json");
+        File.WriteAllText(file, """{ "hostBridges": [ { "name": "hb0", "devices": [ { "name": "x", "kind": "gpu" } ] } ] }""");
+        try
+        {
+            (int exit, string output, string error) = Run("topo", file);
+
+            Assert.Equal(Commands.ExitBadInput, exit);
+            Assert.Equal(string.Empty, output);
+            Assert.Contains("$.hostBridges[0].devices[0].kind", error, System.StringComparison.Ordinal);
+            Assert.Contains("gpu", error, System.StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Topo_LspciOutput_ReadsBackAsTheSameTree()
+    {
+        (int exit, string dump, _) = Run("topo", "default", "--lspci");
+        Assert.Equal(Commands.ExitOk, exit);
+        string file = Path.Combine(Path.GetTempPath(), $"p2pemu-{System.Guid.NewGuid():N}.lspci");
+        File.WriteAllText(file, dump);
+        try
+        {
+            (int again, string tree, string error) = Run("topo", file);
+
+            Assert.Equal(Commands.ExitOk, again);
+            Assert.Equal(string.Empty, error);
+            Assert.Contains("0000:01:00.0", tree, System.StringComparison.Ordinal);
+            Assert.Contains("ACS RR CR", tree, System.StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Topo_DotOutput_IsADigraph()
+    {
+        (int exit, string dot, _) = Run("topo", "default", "--dot");
+
+        Assert.Equal(Commands.ExitOk, exit);
+        Assert.StartsWith("digraph", dot.TrimStart(), System.StringComparison.Ordinal);
+        Assert.Contains("nvme0", dot, System.StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("frobnicate")]
+    [InlineData("topo")]
+    [InlineData("topo", "default", "--lspci", "--dot")]
+    [InlineData("topo", "default", "--verbose")]
+    public void BadUsage_ExitsWithUsage(params string[] args)
+    {
+        (int exit, string output, string error) = Run(args);
+
+        Assert.Equal(Commands.ExitUsage, exit);
+        Assert.Equal(string.Empty, output);
+        Assert.Contains("usage:", error, System.StringComparison.Ordinal);
+    }
+}
