@@ -26,7 +26,8 @@ internal static class Program
             config = config.AddJob(Job.Default
                 .WithWarmupCount(3)
                 .WithIterationCount(15)
-                .WithIterationTime(TimeInterval.FromMilliseconds(100)));
+                .WithIterationTime(TimeInterval.FromMilliseconds(100))
+                .AsDefault());
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);

@@ -154,19 +154,18 @@ public sealed class EnumerationTests
     }
 
     [Fact]
-    public void Build_SixtyFourGibibytesOfBarsAndRam_IsLazilyCommitted()
+    public void Build_RootPortsAtSeveralFunctionsOfOneSlot_AreOneMultiFunctionDevice()
     {
-        DeviceDescription Big(string name) => new(name, DeviceKind.Endpoint, "$." + name) { Bars = new[] { new BarDescription(0, 16UL << 30, true, true) } };
-        TopologyDescription topology = Topo.Machine(Topo.HostBridge("hb0", Topo.RootPort("rp0", Big("g0")), Topo.RootPort("rp1", Big("g1")), Topo.RootPort("rp2", Big("g2"))))
-            with { Platform = PlatformDescription.Default with { RamBytes = 16UL << 30 } };
-        long before = Environment.WorkingSet;
+        DeviceDescription first = Topo.RootPort("rp0", Topo.Endpoint("a")) with { Slot = new PciSlot(0x1C, 0) };
+        DeviceDescription fifth = Topo.RootPort("rp4", Topo.Endpoint("b")) with { Slot = new PciSlot(0x1C, 4) };
+        DeviceDescription alone = Topo.RootPort("rp5", Topo.Endpoint("c")) with { Slot = new PciSlot(0x1D, 0) };
 
-        using PcieFabric fabric = FabricBuilder.Build(topology);
-        ((PciEndpoint)fabric["g2"]).Bars[0].Memory!.GetSpan((16UL << 30) - 4096, 4096).Fill(0xA5);
+        using PcieFabric fabric = FabricBuilder.Build(Topo.Machine(Topo.HostBridge("hb0", first, fifth, alone)));
 
-        Assert.True(Environment.WorkingSet - before < 512L << 20, $"working set grew by {(Environment.WorkingSet - before) >> 20} MiB");
-        Assert.Equal(0xA5, ((PciEndpoint)fabric["g2"]).Bars[0].Memory!.GetSpan((16UL << 30) - 1, 1)[0]);
-        Assert.True(fabric.TryFindRam(PcieFabric.HighRamBase + (14UL << 30) - 1, out ulong offset, out _));
-        Assert.Equal((16UL << 30) - 1, offset);
+        Assert.Equal("00:1c.4", fabric["rp4"].Bdf.ToString());
+        Assert.Equal(PciConfig.HeaderTypeMultiFunction | PciConfig.HeaderTypeBridge, fabric["rp0"].Config.Read8(PciConfig.HeaderType));
+        Assert.Equal(PciConfig.HeaderTypeMultiFunction | PciConfig.HeaderTypeBridge, fabric["rp4"].Config.Read8(PciConfig.HeaderType));
+        Assert.Equal(PciConfig.HeaderTypeBridge, fabric["rp5"].Config.Read8(PciConfig.HeaderType));
+        Assert.Equal(2, ((PciBridge)fabric["rp4"]).SecondaryBusNumber);
     }
 }

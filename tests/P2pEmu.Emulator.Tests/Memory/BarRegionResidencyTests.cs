@@ -7,7 +7,7 @@ using Xunit;
 
 namespace P2pEmu.Emulator.Tests.Memory;
 
-[Collection(ResidentMemoryCollection.Name)]
+[Collection(ProcessWideStateCollection.Name)]
 public sealed class BarRegionResidencyTests
 {
     private const ulong GiB = 1UL << 30;

@@ -1,5 +1,6 @@
 using System;
 using P2pEmu.Emulator.Addressing;
+using P2pEmu.Emulator.Diagnostics;
 using P2pEmu.Emulator.Memory;
 using P2pEmu.Emulator.Pci;
 
@@ -45,7 +46,7 @@ public sealed class DmaPort
             RouteResult route = _fabric.Route(Owner, source.Add(done), AccessKind.Read, TranslatedRequests, null, RequesterIdOverride);
             if (!route.IsDelivered)
             {
-                return new DmaResult(done, route);
+                return Fail(done, route, source);
             }
 
             int n = (int)Math.Min(Math.Min(length - done, route.ContiguousBytes), MaxChunkBytes);
@@ -59,7 +60,7 @@ public sealed class DmaPort
                 ReadMmio(route.TargetBar!, route.TargetOffset, target);
             }
 
-            _fabric.CountTransfer(route.Path, RoutePath.None, (ulong)n, true);
+            Count(route.Path, RoutePath.None, (ulong)n, true);
             done += (ulong)n;
         }
 
@@ -76,7 +77,7 @@ public sealed class DmaPort
             RouteResult route = _fabric.Route(Owner, destination.Add(done), AccessKind.Write, TranslatedRequests, null, RequesterIdOverride);
             if (!route.IsDelivered)
             {
-                return new DmaResult(done, route);
+                return Fail(done, route, destination);
             }
 
             int n = (int)Math.Min(Math.Min(length - done, route.ContiguousBytes), MaxChunkBytes);
@@ -90,7 +91,7 @@ public sealed class DmaPort
                 WriteMmio(route.TargetBar!, route.TargetOffset, piece);
             }
 
-            _fabric.CountTransfer(RoutePath.None, route.Path, (ulong)n, true);
+            Count(RoutePath.None, route.Path, (ulong)n, true);
             done += (ulong)n;
         }
 
@@ -106,13 +107,13 @@ public sealed class DmaPort
             RouteResult from = _fabric.Route(Owner, source.Add(done), AccessKind.Read, TranslatedRequests, null, RequesterIdOverride);
             if (!from.IsDelivered)
             {
-                return new DmaResult(done, from);
+                return Fail(done, from, source);
             }
 
             RouteResult to = _fabric.Route(Owner, destination.Add(done), AccessKind.Write, TranslatedRequests, null, RequesterIdOverride);
             if (!to.IsDelivered)
             {
-                return new DmaResult(done, to);
+                return Fail(done, to, destination);
             }
 
             ulong n = Math.Min(Math.Min(length - done, MaxChunkBytes), Math.Min(from.ContiguousBytes, to.ContiguousBytes));
@@ -202,7 +203,7 @@ public sealed class DmaPort
         if (from.TargetMemory is BarRegion source && to.TargetMemory is BarRegion target)
         {
             BarRegion.Copy(source, from.TargetOffset, target, to.TargetOffset, n);
-            _fabric.CountTransfer(from.Path, to.Path, n, true);
+            Count(from.Path, to.Path, n, true);
             return;
         }
 
@@ -233,8 +234,31 @@ public sealed class DmaPort
             moved += (ulong)piece;
         }
 
-        _fabric.CountTransfer(from.Path, to.Path, n, false);
+        Count(from.Path, to.Path, n, false);
     }
+
+    private void Count(RoutePath readPath, RoutePath writePath, ulong bytes, bool copied)
+    {
+        _fabric.CountTransfer(readPath, writePath, bytes, copied);
+        FabricEventSource log = FabricEventSource.Log;
+        if (log.IsEnabled(System.Diagnostics.Tracing.EventLevel.Verbose, FabricEventSource.Keywords.Transfers))
+        {
+            log.Transfer(RequesterId, (long)(writePath != RoutePath.None ? writePath : readPath), (long)bytes);
+        }
+    }
+
+    private DmaResult Fail(ulong done, in RouteResult failure, DmaAddress start)
+    {
+        FabricEventSource log = FabricEventSource.Log;
+        if (log.IsEnabled(System.Diagnostics.Tracing.EventLevel.Warning, FabricEventSource.Keywords.Faults))
+        {
+            log.TransactionFailed(RequesterId, unchecked((long)(start.Value + done)), ((long)failure.Status << 8) | (long)failure.Reason);
+        }
+
+        return new DmaResult(done, failure);
+    }
+
+    private long RequesterId => ((long)Owner.HostBridge.Segment << 16) | (RequesterIdOverride ?? Owner.Bdf).Value;
 
     private static ulong TotalLength(ReadOnlySpan<SgEntry> list)
     {
@@ -256,7 +280,7 @@ public sealed class DmaPort
             ulong value = bar.Mmio!.Read(offset + (ulong)done, size);
             for (int i = 0; i < size; i++)
             {
-                destination[done + i] = (byte)(value >> (8 * i));
+                destination[done + i] = unchecked((byte)(value >> (8 * i)));
             }
 
             done += size;

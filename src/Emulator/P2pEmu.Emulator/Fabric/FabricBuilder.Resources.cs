@@ -143,7 +143,7 @@ public sealed partial class FabricBuilder
     private static void ProgramBar(PciEndpoint ep, int bar0Offset, int index, bool is64Bit, ulong address)
     {
         int offset = bar0Offset + (index * 4);
-        ep.Config.Write32(offset, (uint)address);
+        ep.Config.Write32(offset, unchecked((uint)address));
         if (is64Bit)
         {
             ep.Config.Write32(offset + 4, (uint)(address >> 32));

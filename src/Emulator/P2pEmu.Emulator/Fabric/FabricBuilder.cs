@@ -15,6 +15,9 @@ namespace P2pEmu.Emulator.Fabric;
 /// <remarks>A bad topology throws <see cref="TopologyException"/> naming the JSON path; nothing is left allocated.</remarks>
 public sealed partial class FabricBuilder
 {
+    /// <summary>The most host RAM a machine can have: RAM above 4 GiB must end below the 64-bit MMIO windows.</summary>
+    public const ulong MaxRamBytes = Memory64Start - PcieFabric.HighRamBase + PcieFabric.LowRamLimit;
+
     private readonly TopologyDescription _topology;
     private readonly IEndpointModelFactory _models;
     private readonly List<HostBridge> _hostBridges = new();
@@ -32,6 +35,12 @@ public sealed partial class FabricBuilder
     public static PcieFabric Build(TopologyDescription topology, IEndpointModelFactory? models = null)
     {
         ArgumentNullException.ThrowIfNull(topology);
+        ulong ramBytes = topology.Platform.RamBytes;
+        if (ramBytes == 0 || ramBytes > MaxRamBytes)
+        {
+            throw new TopologyException("$.platform.ram", $"host RAM must be between 1 byte and {MaxRamBytes >> 30} GiB (it sits below the 64-bit MMIO windows at 0x{Memory64Start:x})");
+        }
+
         var builder = new FabricBuilder(topology, models);
         HostMemory? ram = null;
         try
@@ -83,7 +92,7 @@ public sealed partial class FabricBuilder
             if (device.Slot is PciSlot slot)
             {
                 deviceNumber = slot.Device;
-                if (slot.Function != 0 && device.Kind is DeviceKind.RootPort or DeviceKind.Switch)
+                if (slot.Function != 0 && device.Kind == DeviceKind.Switch)
                 {
                     throw new TopologyException(device.JsonPath + ".slot", $"a {KindName(device.Kind)} must be function 0 of its slot, not {slot}");
                 }
@@ -110,6 +119,29 @@ public sealed partial class FabricBuilder
 
             nextDevice = deviceNumber + 1;
             PlaceDevice(bus, device, deviceNumber, used, hb);
+        }
+
+        MarkMultiFunctionDevices(bus);
+    }
+
+    /// <summary>Sets the Multi-Function bit on every function of a device that has more than one (VFs do not count).</summary>
+    private static void MarkMultiFunctionDevices(PciBus bus)
+    {
+        var functionsPerDevice = new Dictionary<int, int>();
+        foreach (PciFunction function in bus.Functions)
+        {
+            if (function is not PciEndpoint { IsVirtualFunction: true })
+            {
+                functionsPerDevice[function.DevFn >> 3] = functionsPerDevice.GetValueOrDefault(function.DevFn >> 3) + 1;
+            }
+        }
+
+        foreach (PciFunction function in bus.Functions)
+        {
+            if (function is not PciEndpoint { IsVirtualFunction: true } && functionsPerDevice[function.DevFn >> 3] > 1)
+            {
+                function.Config.Set8(PciConfig.HeaderType, (byte)(function.Config.Read8(PciConfig.HeaderType) | PciConfig.HeaderTypeMultiFunction));
+            }
         }
     }
 
@@ -193,14 +225,6 @@ public sealed partial class FabricBuilder
             Claim(bus, ep, (deviceNumber << 3) | fn, used);
             placed.Add(ep);
             maxFunction = Math.Max(maxFunction, fn);
-        }
-
-        if (placed.Count > 1)
-        {
-            foreach (PciEndpoint ep in placed)
-            {
-                ep.Config.Set8(PciConfig.HeaderType, (byte)(ep.Config.Read8(PciConfig.HeaderType) | PciConfig.HeaderTypeMultiFunction));
-            }
         }
 
         int nextDevFn = (deviceNumber << 3) + maxFunction + 1;

@@ -118,6 +118,7 @@ public sealed partial class PcieFabric : IDisposable
     internal void CountTransfer(RoutePath readPath, RoutePath writePath, ulong bytes, bool copied)
     {
         long n = (long)bytes;
+
         if (readPath != RoutePath.None)
         {
             Interlocked.Add(ref _bytesByPath[(int)readPath], n);

@@ -96,13 +96,11 @@ public sealed class ConfigSpace
         for (int i = 0; i < length; i++)
         {
             int at = offset + i;
-            byte incoming = (byte)(value >> (8 * i));
+            byte incoming = unchecked((byte)(value >> (8 * i)));
             byte old = _data[at];
-            byte kept = (byte)(old & ~_writeMask[at]);
-            byte written = (byte)(incoming & _writeMask[at]);
-            byte cleared = (byte)(old & ~(incoming & _clearMask[at]));
-            byte next = (byte)(kept | written);
-            next = (byte)((next & ~_clearMask[at]) | (cleared & _clearMask[at]));
+            byte written = (byte)((old & ~_writeMask[at] & 0xFF) | (incoming & _writeMask[at]));
+            byte cleared = (byte)(old & ~(incoming & _clearMask[at]) & 0xFF);
+            byte next = (byte)((written & ~_clearMask[at] & 0xFF) | (cleared & _clearMask[at]));
             if (next != old)
             {
                 _data[at] = next;
@@ -122,13 +120,13 @@ public sealed class ConfigSpace
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, 8);
         for (int i = 0; i < length; i++)
         {
-            target[offset + i] = (byte)(mask >> (8 * i));
+            target[offset + i] = unchecked((byte)(mask >> (8 * i)));
         }
     }
 
     private static void CheckRange(int offset, int length)
     {
-        if ((uint)offset > Size - (uint)length)
+        if (unchecked((uint)offset) > Size - (uint)length)
         {
             throw new ArgumentOutOfRangeException(nameof(offset), offset, $"Configuration access of {length} bytes at 0x{offset:x} is outside the 4 KiB space.");
         }

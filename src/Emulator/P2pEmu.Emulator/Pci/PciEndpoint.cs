@@ -75,7 +75,7 @@ public sealed class PciEndpoint : PciFunction, IDisposable
 
     public int SriovCapabilityOffset { get; }
 
-    public PciBar? GetBar(int index) => (uint)index < 6 ? _barsByIndex[index] : null;
+    public PciBar? GetBar(int index) => unchecked((uint)index) < 6 ? _barsByIndex[index] : null;
 
     public void Dispose()
     {
@@ -135,7 +135,7 @@ public sealed class PciEndpoint : PciFunction, IDisposable
 
     private void AddBar(BarSpec spec)
     {
-        if ((uint)spec.Index > 5 || (spec.Is64Bit && spec.Index == 5) || _barsByIndex[spec.Index] is not null
+        if (unchecked((uint)spec.Index) > 5 || (spec.Is64Bit && spec.Index == 5) || _barsByIndex[spec.Index] is not null
             || (spec.Is64Bit && _barsByIndex[spec.Index + 1] is not null) || (spec.Index > 0 && _barsByIndex[spec.Index - 1]?.Is64Bit == true))
         {
             throw new ArgumentException($"{Name}: BAR{spec.Index} overlaps another BAR or is out of range.", nameof(spec));
@@ -188,7 +188,7 @@ public sealed class PciEndpoint : PciFunction, IDisposable
         uint flags = (bar.Is64Bit ? PciConfig.BarMemType64 : 0) | (bar.Prefetchable ? PciConfig.BarPrefetch : 0);
         ulong addressMask = ~(bar.SizeBytes - 1);
         Config.Set32(offset, flags);
-        Config.SetWritable(offset, 4, (uint)addressMask & PciConfig.BarMemMask);
+        Config.SetWritable(offset, 4, unchecked((uint)addressMask) & PciConfig.BarMemMask);
         if (bar.Is64Bit)
         {
             Config.Set32(offset + 4, 0);

@@ -89,8 +89,8 @@ public abstract class PciFunction
         Config.Set16(PciConfig.VendorId, vendorId);
         Config.Set16(PciConfig.DeviceId, deviceId);
         Config.Set8(PciConfig.RevisionId, 0x01);
-        Config.Set8(PciConfig.ClassProg, (byte)classCode);
-        Config.Set16(PciConfig.ClassDevice, (ushort)(classCode >> 8));
+        Config.Set8(PciConfig.ClassProg, unchecked((byte)classCode));
+        Config.Set16(PciConfig.ClassDevice, unchecked((ushort)(classCode >> 8)));
         Config.Set8(PciConfig.HeaderType, headerType);
         Config.SetWritable(PciConfig.Command, 2, PciConfig.CommandMemory | PciConfig.CommandMaster | PciConfig.CommandInterruptDisable);
         Config.SetWriteOneToClear(PciConfig.Status, 2, PciConfig.StatusErrorBits);

@@ -91,7 +91,7 @@ internal sealed partial class DumpDomain
                     starts.Add(address);
                 }
 
-                int sriov = CapabilityLayout.FindExtended(function.Config, PciConfig.ExtCapIdSriov);
+                int sriov = FindExtended(function, PciConfig.ExtCapIdSriov, SriovConfig.Length);
                 if (sriov != 0)
                 {
                     foreach ((int _, ulong address, bool _, bool _) in DecodeBars(function, sriov + SriovConfig.VfBar0, BarCount))

@@ -98,7 +98,7 @@ internal sealed partial class DumpDomain
                 continue;
             }
 
-            int sriov = CapabilityLayout.FindExtended(pf.Config, PciConfig.ExtCapIdSriov);
+            int sriov = FindExtended(pf, PciConfig.ExtCapIdSriov, SriovConfig.Length);
             if (sriov == 0)
             {
                 continue;
@@ -327,7 +327,7 @@ internal sealed partial class DumpDomain
     private static AcsDescription? ReadAcs(DumpFunction function)
     {
         ConfigSpace config = function.Config;
-        int acs = CapabilityLayout.FindExtended(config, PciConfig.ExtCapIdAcs);
+        int acs = FindExtended(function, PciConfig.ExtCapIdAcs, AcsConfig.EgressVector);
         if (acs == 0)
         {
             return null;
@@ -341,12 +341,29 @@ internal sealed partial class DumpDomain
             return new AcsDescription(capability, control, 0);
         }
 
+        if (acs + AcsConfig.EgressVector + 4 > ConfigSpace.Size)
+        {
+            throw new TopologyException(function.Location, $"the ACS egress control vector of {function.Address} at offset {acs + AcsConfig.EgressVector:x3} runs past the end of config space");
+        }
+
         // ACS Capability bits 15:8: Egress Control Vector Size, 0 meaning 256.
         int vectorBits = capabilityRegister >> 8;
         return new AcsDescription(capability, control, config.Read32(acs + AcsConfig.EgressVector))
         {
             EgressVectorBits = vectorBits == 0 ? 256 : vectorBits,
         };
+    }
+
+    /// <summary>Finds an extended capability whose registers (<paramref name="lengthBytes"/>) lie inside config space.</summary>
+    private static int FindExtended(DumpFunction function, ushort id, int lengthBytes)
+    {
+        int offset = CapabilityLayout.FindExtended(function.Config, id);
+        if (offset != 0 && offset + lengthBytes > ConfigSpace.Size)
+        {
+            throw new TopologyException(function.Location, $"extended capability {id:x4} of {function.Address} at offset {offset:x3} runs past the end of config space");
+        }
+
+        return offset;
     }
 
     private static TopologyException Unsupported(DumpFunction function, string what) =>

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using P2pEmu.Emulator.Pci;
 
 namespace P2pEmu.Emulator.Topology.Lspci;
 
@@ -41,7 +42,9 @@ namespace P2pEmu.Emulator.Topology.Lspci;
 /// least 4 KiB. I/O BARs and unassigned (zero) BARs are skipped. Subordinate bus numbers are not fixed:
 /// enumeration recomputes them, so a dump with buses reserved for hot plug rebuilds with tighter ranges.
 /// The emulator places VFs right after the PF's device's last function with stride 1; a dump with another
-/// VF layout rebuilds with the same VF count at different routing IDs.
+/// VF layout rebuilds with the same VF count at different routing IDs. The emulator models a switch's
+/// ports and a root port at function 0 only: a switch port at another function is reported here as
+/// unsupported, and <c>FabricBuilder</c> refuses a root port at another function (e.g. Intel's 00:1c.4).
 /// </para>
 /// <para>
 /// <b>Errors.</b> Anything the reader cannot turn into a machine is one <see cref="TopologyException"/>
@@ -49,7 +52,7 @@ namespace P2pEmu.Emulator.Topology.Lspci;
 /// function's problem: its header line) and whose problem names the function's address where it has one.
 /// </para>
 /// </remarks>
-public static partial class LspciDumpReader
+public static class LspciDumpReader
 {
     /// <summary>Bytes in the standard (type 0/1) header: the least a dump block must hold.</summary>
     public const int MinimumFunctionBytes = 64;
@@ -65,6 +68,7 @@ public static partial class LspciDumpReader
     /// The text is malformed (a header that is not an address, a bad hex byte, a partial or out-of-order row,
     /// a truncated block, a duplicate address, no functions at all) or describes a hierarchy the emulator cannot
     /// build (a bridge with a bad secondary bus, a bridge kind it does not model, a bus no bridge leads to).
+    /// The path is "&lt;sourceName&gt;:line N", or <paramref name="sourceName"/> alone when there are no functions.
     /// </exception>
     public static TopologyDescription Parse(string text, string sourceName = "dump")
     {
@@ -131,14 +135,13 @@ public static partial class LspciDumpReader
     {
         var functions = new List<DumpFunction>();
         var byAddress = new Dictionary<string, DumpFunction>(StringComparer.Ordinal);
-        byte[] buffer = new byte[Pci.ConfigSpace.Size];
+        byte[] buffer = new byte[ConfigSpace.Size];
         DumpFunction? current = null;
         int lineNumber = 0;
         foreach (string rawLine in text.Split('\n'))
         {
             lineNumber++;
             string line = rawLine.TrimEnd();
-            string location = Location(sourceName, lineNumber);
             if (line.Length == 0)
             {
                 Close(current, buffer);
@@ -155,18 +158,18 @@ public static partial class LspciDumpReader
             {
                 if (current is null)
                 {
-                    throw new TopologyException(location, $"config-space row '{Shorten(line)}' has no function header line above it");
+                    throw new TopologyException(Location(sourceName, lineNumber), $"config-space row '{Shorten(line)}' has no function header line above it");
                 }
 
-                ReadRow(line, dataStart, offset, current, buffer, location);
+                ReadRow(line, dataStart, offset, current, buffer, sourceName, lineNumber);
                 continue;
             }
 
             Close(current, buffer);
-            current = ParseHeader(line, location);
+            current = ParseHeader(line, Location(sourceName, lineNumber));
             if (!byAddress.TryAdd(current.Address, current))
             {
-                throw new TopologyException(location, $"duplicate function {current.Address}: it already appeared at {byAddress[current.Address].Location}");
+                throw new TopologyException(current.Location, $"duplicate function {current.Address}: it already appeared at {byAddress[current.Address].Location}");
             }
 
             functions.Add(current);
@@ -211,19 +214,14 @@ public static partial class LspciDumpReader
         return true;
     }
 
-    private static void ReadRow(string line, int dataStart, int offset, DumpFunction function, byte[] buffer, string location)
+    private static void ReadRow(string line, int dataStart, int offset, DumpFunction function, byte[] buffer, string sourceName, int lineNumber)
     {
         if (offset != function.LengthBytes)
         {
             string problem = offset % BytesPerRow != 0
                 ? $"row offset {offset:x2} is not a multiple of 16"
                 : $"row offset {offset:x2} is out of order: function {function.Address} continues at {function.LengthBytes:x2}";
-            throw new TopologyException(location, problem);
-        }
-
-        if (offset >= Pci.ConfigSpace.Size)
-        {
-            throw new TopologyException(location, $"row offset {offset:x3} is past the 4 KiB config space of {function.Address}");
+            throw new TopologyException(Location(sourceName, lineNumber), problem);
         }
 
         string[] tokens = line[dataStart..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -232,7 +230,7 @@ public static partial class LspciDumpReader
             string token = tokens[i];
             if (token.Length != 2 || !byte.TryParse(token, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out byte value))
             {
-                throw new TopologyException(location, $"bad hex byte '{Shorten(token)}' at offset {offset + i:x2} of {function.Address}");
+                throw new TopologyException(Location(sourceName, lineNumber), $"bad hex byte '{Shorten(token)}' at offset {offset + i:x2} of {function.Address}");
             }
 
             buffer[offset + i] = value;
@@ -240,7 +238,8 @@ public static partial class LspciDumpReader
 
         if (tokens.Length != BytesPerRow)
         {
-            throw new TopologyException(location, $"partial row at offset {offset:x2} of {function.Address}: {tokens.Length} bytes, a row holds 16");
+            string what = tokens.Length < BytesPerRow ? "partial row" : "overlong row";
+            throw new TopologyException(Location(sourceName, lineNumber), $"{what} at offset {offset:x2} of {function.Address}: {tokens.Length} bytes, a row holds 16");
         }
 
         function.LengthBytes = offset + BytesPerRow;
@@ -254,7 +253,7 @@ public static partial class LspciDumpReader
         string[] devFn = parts[^1].Split('.');
         bool shaped = parts.Length is 2 or 3 && devFn.Length == 2
             && parts[^2].Length == 2 && devFn[0].Length == 2 && devFn[1].Length == 1
-            && (parts.Length == 2 || parts[0].Length is >= 4 and <= 8);
+            && (parts.Length == 2 || parts[0].Length is >= 4 and <= 6);
         int domain = 0;
         if (!shaped
             || (parts.Length == 3 && !TryHex(parts[0], out domain))
@@ -262,8 +261,7 @@ public static partial class LspciDumpReader
             || !TryHex(devFn[0], out int device)
             || !TryHex(devFn[1], out int function)
             || device > 0x1F
-            || function > 7
-            || domain > 0xFFFF)
+            || function > 7)
         {
             throw new TopologyException(location, $"'{Shorten(token)}' is not a function address: a block starts with '[dddd:]bb:dd.f', device 00-1f and function 0-7, then the class and device text");
         }
