@@ -1,4 +1,5 @@
 using System.IO;
+using System.Linq;
 using P2pEmu.Cli;
 using Xunit;
 
@@ -15,17 +16,46 @@ public sealed class CliTests
     }
 
     [Fact]
-    public void NoArguments_ShowsTheDefaultTopologyTree()
+    public void NoArguments_RunsTheTransferScenarioOnTheDefaultTopology()
     {
         (int exit, string output, string error) = Run();
+
+        Assert.Equal(Commands.ExitOk, exit);
+        Assert.Equal(string.Empty, error);
+        Assert.Contains("transfer scenario on default", output, System.StringComparison.Ordinal);
+        Assert.Matches(@"nvme0 +-> nic0 BAR2 +SwitchPeer \(PeerWindow at sw0.dp0\) +65536 B  ok", output);
+        Assert.Contains("integrity ok", output, System.StringComparison.Ordinal);
+        Assert.Equal(Run("run", "default").Output, output);
+    }
+
+    [Fact]
+    public void Run_Json_ReportsEveryTransferWithRouteAndIntegrity()
+    {
+        (int exit, string output, _) = Run("run", "two-root-ports", "--json");
+
+        Assert.Equal(Commands.ExitOk, exit);
+        using var json = System.Text.Json.JsonDocument.Parse(output);
+        System.Text.Json.JsonElement root = json.RootElement;
+        Assert.True(root.GetProperty("integrityOk").GetBoolean());
+        Assert.Equal(4, root.GetProperty("transfers").GetArrayLength());
+        System.Text.Json.JsonElement refused = root.GetProperty("transfers").EnumerateArray().First(t => t.GetProperty("target").GetString() == "ep1 BAR0");
+        Assert.Equal("UnsupportedRequest", refused.GetProperty("status").GetString());
+        Assert.Equal("NoRootComplexP2p", refused.GetProperty("reason").GetString());
+        Assert.Equal(0, refused.GetProperty("bytesTransferred").GetInt64());
+    }
+
+    [Fact]
+    public void Topo_Default_ShowsTheEnumeratedTree()
+    {
+        (int exit, string output, string error) = Run("topo", "default");
 
         Assert.Equal(Commands.ExitOk, exit);
         Assert.Equal(string.Empty, error);
         Assert.Contains("hb0 [0000:00] iommu=translate rootComplexP2p=yes", output, System.StringComparison.Ordinal);
         Assert.Contains("00:01.0 rp1 (root-port)", output, System.StringComparison.Ordinal);
         Assert.Contains("ACS RR CR", output, System.StringComparison.Ordinal);
-        Assert.Contains("nvme0 (nvme)", output, System.StringComparison.Ordinal);
-        Assert.Contains("rciep0.vf2 (vf)", output, System.StringComparison.Ordinal);
+        Assert.Contains("03:00.0 nvme0 (nvme) [1b36:0010]", output, System.StringComparison.Ordinal);
+        Assert.Contains("00:04.3 rciep0.vf2 (vf) [1b36:0006]", output, System.StringComparison.Ordinal);
     }
 
     [Fact]
@@ -85,6 +115,8 @@ public sealed class CliTests
     [InlineData("topo")]
     [InlineData("topo", "default", "--lspci", "--dot")]
     [InlineData("topo", "default", "--verbose")]
+    [InlineData("run", "default", "extra")]
+    [InlineData("run", "--jsonx")]
     public void BadUsage_ExitsWithUsage(params string[] args)
     {
         (int exit, string output, string error) = Run(args);

@@ -1,16 +1,20 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Text.Json;
 using P2pEmu.Emulator.Topology;
 using P2pEmu.Emulator.Topology.Dot;
 using P2pEmu.Emulator.Topology.Lspci;
 using P2pEmu.Machine.Reports;
+using P2pEmu.Machine.Scenarios;
 
 namespace P2pEmu.Cli;
 
 /// <summary>Parses the command line and runs one command; returns the process exit code.</summary>
 public static class Commands
 {
+    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
     public const int ExitOk = 0;
 
     /// <summary>The topology (or another input) is bad; the message says where and why.</summary>
@@ -18,13 +22,17 @@ public static class Commands
 
     public const int ExitUsage = 2;
 
+    /// <summary>A transfer delivered wrong bytes, or a refused one changed its target.</summary>
+    public const int ExitIntegrityFailure = 3;
+
     /// <summary>The built-in topology `p2pemu` and `p2pemu run` use.</summary>
     public const string DefaultTopology = "default";
 
     public const string Usage = """
         usage:
           p2pemu                              run the built-in default scenario (same as `p2pemu run`)
-          p2pemu run                          show the built-in default topology as the emulator enumerates it
+          p2pemu run [TOPOLOGY] [--json]      every endpoint writes to host RAM and to every memory BAR; each
+                                              transfer is routed, checked with XxHash3 and reported
           p2pemu topo TOPOLOGY [--lspci | --dot]
                                               the enumerated tree; an lspci -xxxx style dump; a Graphviz picture
         TOPOLOGY is a topology file (JSON), a real machine's `lspci -xxxx` dump, or a built-in name:
@@ -37,13 +45,15 @@ public static class Commands
         ArgumentNullException.ThrowIfNull(error);
         try
         {
-            if (args.Count == 0 || args[0] == "run")
+            if (args.Count == 0)
             {
-                return args.Count > 1 ? UsageError(error, $"unexpected argument '{args[1]}'") : Topo(DefaultTopology, TopoFormat.Tree, output);
+                return RunScenario(DefaultTopology, json: false, output);
             }
 
             switch (args[0])
             {
+                case "run":
+                    return RunRun(args, output, error);
                 case "topo":
                     return RunTopo(args, output, error);
                 case "-h":
@@ -60,6 +70,37 @@ public static class Commands
             error.WriteLine($"p2pemu: {e.Message}");
             return ExitBadInput;
         }
+    }
+
+    private static int RunRun(IReadOnlyList<string> args, TextWriter output, TextWriter error)
+    {
+        string? topology = null;
+        bool json = false;
+        for (int i = 1; i < args.Count; i++)
+        {
+            if (args[i] == "--json" && !json)
+            {
+                json = true;
+            }
+            else if (args[i].StartsWith("--", StringComparison.Ordinal) || topology is not null)
+            {
+                return UsageError(error, $"unexpected argument '{args[i]}'");
+            }
+            else
+            {
+                topology = args[i];
+            }
+        }
+
+        return RunScenario(topology ?? DefaultTopology, json, output);
+    }
+
+    private static int RunScenario(string topology, bool json, TextWriter output)
+    {
+        using Machine.Machine machine = Machine.Machine.Load(topology);
+        TransferReport report = TransferScenario.Run(machine, topology);
+        output.Write(json ? JsonSerializer.Serialize(report, s_json) + Environment.NewLine : TransferReportText.Render(report));
+        return report.IntegrityOk ? ExitOk : ExitIntegrityFailure;
     }
 
     private static int RunTopo(IReadOnlyList<string> args, TextWriter output, TextWriter error)

@@ -47,8 +47,7 @@ public static class TopologyTreeReport
     private static string Describe(PciFunction function)
     {
         var line = new StringBuilder();
-        ushort vendor = function.Config.Read16(PciConfig.VendorId);
-        ushort device = function.Config.Read16(PciConfig.DeviceId);
+        (ushort vendor, ushort device) = Identity(function);
         line.Append(CultureInfo.InvariantCulture, $"{function.Bdf} {function.Name} ({KindText(function)}) [{vendor:x4}:{device:x4}]");
         if (function is PciBridge bridge)
         {
@@ -82,6 +81,18 @@ public static class TopologyTreeReport
         }
 
         return line.ToString();
+    }
+
+    /// <summary>Vendor and device ID as Linux reports them: a VF's come from its PF and the PF's SR-IOV capability.</summary>
+    private static (ushort Vendor, ushort Device) Identity(PciFunction function)
+    {
+        if (function is PciEndpoint { IsVirtualFunction: true } vf)
+        {
+            var pf = (PciEndpoint)vf.PhysicalFunction;
+            return (pf.Config.Read16(PciConfig.VendorId), pf.Config.Read16(pf.SriovCapabilityOffset + SriovConfig.VfDeviceId));
+        }
+
+        return (function.Config.Read16(PciConfig.VendorId), function.Config.Read16(PciConfig.DeviceId));
     }
 
     private static string KindText(PciFunction function) => function switch
