@@ -27,7 +27,7 @@ public static class TopologySource
             throw new TopologyException(nameOrPath, $"no such file, and no built-in topology of that name (built-in: {string.Join(", ", BuiltInTopologies.Names)})");
         }
 
-        string text = File.ReadAllText(nameOrPath);
+        string text = TopologyFile.ReadAllText(nameOrPath, "topology file");
         return LooksLikeJson(text) ? TopologyJsonReader.Parse(text) : LspciDumpReader.Parse(text, nameOrPath);
     }
 

@@ -168,4 +168,42 @@ public sealed class EnumerationTests
         Assert.Equal(PciConfig.HeaderTypeBridge, fabric["rp5"].Config.Read8(PciConfig.HeaderType));
         Assert.Equal(2, ((PciBridge)fabric["rp4"]).SecondaryBusNumber);
     }
+
+    [Fact]
+    public void Build_BarBackingThatCannotBeCreated_ThrowsNamingTheBar()
+    {
+        DeviceDescription ep = new("ep", DeviceKind.Endpoint, "$.hostBridges[0].devices[0].children[0]")
+        {
+            Bars = new[] { new BarDescription(0, 4096, false, false, "/proc/p2pemu-no-such-dir/bar0") },
+        };
+
+        TopologyException error = Assert.Throws<TopologyException>(() => FabricBuilder.Build(Topo.Machine(Topo.HostBridge("hb0", Topo.RootPort("rp", ep)))));
+
+        Assert.Equal("$.hostBridges[0].devices[0].children[0].bars", error.Path);
+        Assert.Contains("BAR0 of ep", error.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_BarBackedByAFile_SharesBytesWithTheFile()
+    {
+        string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"p2pemu-bar-{Guid.NewGuid():N}");
+        DeviceDescription ep = new("ep", DeviceKind.Endpoint, "$.ep") { Bars = new[] { new BarDescription(0, 8192, true, true, path) } };
+        try
+        {
+            using (PcieFabric fabric = FabricBuilder.Build(Topo.Machine(Topo.HostBridge("hb0", 0, 0, true, Topo.RootPort("rp", ep), Topo.RootPort("rp2", Topo.Endpoint("peer"))))))
+            {
+                PciBar bar = ((PciEndpoint)fabric["ep"]).Bars[0];
+                Assert.Equal(path, bar.Memory!.BackingPath);
+                Assert.True(new DmaPort(fabric, fabric["peer"]).Write(new P2pEmu.Emulator.Addressing.DmaAddress(bar.Address + 100), new byte[] { 0x5A, 0x5A, 0x5A }).IsSuccess);
+            }
+
+            byte[] file = System.IO.File.ReadAllBytes(path);
+            Assert.Equal(8192, file.Length);
+            Assert.Equal(new byte[] { 0x5A, 0x5A, 0x5A }, file.AsSpan(100, 3).ToArray());
+        }
+        finally
+        {
+            System.IO.File.Delete(path);
+        }
+    }
 }

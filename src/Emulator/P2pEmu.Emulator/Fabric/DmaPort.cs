@@ -37,66 +37,10 @@ public sealed class DmaPort
     public Bdf? RequesterIdOverride { get; set; }
 
     /// <summary>Memory read: fills <paramref name="destination"/> (device-local) from <paramref name="source"/>.</summary>
-    public DmaResult Read(DmaAddress source, Span<byte> destination)
-    {
-        ulong done = 0;
-        ulong length = (ulong)destination.Length;
-        while (done < length)
-        {
-            RouteResult route = _fabric.Route(Owner, source.Add(done), AccessKind.Read, TranslatedRequests, null, RequesterIdOverride);
-            if (!route.IsDelivered)
-            {
-                return Fail(done, route, source);
-            }
-
-            int n = (int)Math.Min(Math.Min(length - done, route.ContiguousBytes), MaxChunkBytes);
-            Span<byte> target = destination.Slice((int)done, n);
-            if (route.TargetMemory is BarRegion memory)
-            {
-                memory.GetSpan(route.TargetOffset, n).CopyTo(target);
-            }
-            else
-            {
-                ReadMmio(route.TargetBar!, route.TargetOffset, target);
-            }
-
-            Count(route.Path, RoutePath.None, (ulong)n, true);
-            done += (ulong)n;
-        }
-
-        return DmaResult.Completed(done);
-    }
+    public DmaResult Read(DmaAddress source, Span<byte> destination) => Access(source, AccessKind.Read, destination, default);
 
     /// <summary>Memory write: sends <paramref name="source"/> (device-local) to <paramref name="destination"/>.</summary>
-    public DmaResult Write(DmaAddress destination, ReadOnlySpan<byte> source)
-    {
-        ulong done = 0;
-        ulong length = (ulong)source.Length;
-        while (done < length)
-        {
-            RouteResult route = _fabric.Route(Owner, destination.Add(done), AccessKind.Write, TranslatedRequests, null, RequesterIdOverride);
-            if (!route.IsDelivered)
-            {
-                return Fail(done, route, destination);
-            }
-
-            int n = (int)Math.Min(Math.Min(length - done, route.ContiguousBytes), MaxChunkBytes);
-            ReadOnlySpan<byte> piece = source.Slice((int)done, n);
-            if (route.TargetMemory is BarRegion memory)
-            {
-                piece.CopyTo(memory.GetSpan(route.TargetOffset, n));
-            }
-            else
-            {
-                WriteMmio(route.TargetBar!, route.TargetOffset, piece);
-            }
-
-            Count(RoutePath.None, route.Path, (ulong)n, true);
-            done += (ulong)n;
-        }
-
-        return DmaResult.Completed(done);
-    }
+    public DmaResult Write(DmaAddress destination, ReadOnlySpan<byte> source) => Access(destination, AccessKind.Write, default, source);
 
     /// <summary>Reads from <paramref name="source"/> and writes to <paramref name="destination"/>: one copy per byte.</summary>
     public DmaResult Copy(DmaAddress source, DmaAddress destination, ulong length)
@@ -169,15 +113,59 @@ public sealed class DmaPort
     }
 
     /// <summary>Gathers a scatter-gather list into <paramref name="destination"/>.</summary>
-    public DmaResult Read(ReadOnlySpan<SgEntry> source, Span<byte> destination) => Gather(source, destination, default, reading: true);
+    public DmaResult Read(ReadOnlySpan<SgEntry> source, Span<byte> destination) => Gather(source, AccessKind.Read, destination, default);
 
     /// <summary>Scatters <paramref name="source"/> over a scatter-gather list.</summary>
-    public DmaResult Write(ReadOnlySpan<SgEntry> destination, ReadOnlySpan<byte> source) => Gather(destination, default, source, reading: false);
+    public DmaResult Write(ReadOnlySpan<SgEntry> destination, ReadOnlySpan<byte> source) => Gather(destination, AccessKind.Write, default, source);
 
-    private DmaResult Gather(ReadOnlySpan<SgEntry> list, Span<byte> readInto, ReadOnlySpan<byte> writeFrom, bool reading)
+    /// <summary>One read or write between device-local bytes and the fabric, split where the route changes.</summary>
+    private DmaResult Access(DmaAddress start, AccessKind access, Span<byte> readInto, ReadOnlySpan<byte> writeFrom)
     {
-        int capacity = reading ? readInto.Length : writeFrom.Length;
-        if (TotalLength(list) > (ulong)capacity)
+        bool reading = access == AccessKind.Read;
+        ulong length = (ulong)(reading ? readInto.Length : writeFrom.Length);
+        ulong done = 0;
+        while (done < length)
+        {
+            RouteResult route = _fabric.Route(Owner, start.Add(done), access, TranslatedRequests, null, RequesterIdOverride);
+            if (!route.IsDelivered)
+            {
+                return Fail(done, route, start);
+            }
+
+            int n = (int)Math.Min(Math.Min(length - done, route.ContiguousBytes), MaxChunkBytes);
+            int at = (int)done;
+            if (route.TargetMemory is BarRegion memory)
+            {
+                Span<byte> target = memory.GetSpan(route.TargetOffset, n);
+                if (reading)
+                {
+                    target.CopyTo(readInto.Slice(at, n));
+                }
+                else
+                {
+                    writeFrom.Slice(at, n).CopyTo(target);
+                }
+            }
+            else if (reading)
+            {
+                ReadMmio(route.TargetBar!, route.TargetOffset, readInto.Slice(at, n));
+            }
+            else
+            {
+                WriteMmio(route.TargetBar!, route.TargetOffset, writeFrom.Slice(at, n));
+            }
+
+            Count(reading ? route.Path : RoutePath.None, reading ? RoutePath.None : route.Path, (ulong)n, route.TargetMemory is not null);
+            done += (ulong)n;
+        }
+
+        return DmaResult.Completed(done);
+    }
+
+    private DmaResult Gather(ReadOnlySpan<SgEntry> list, AccessKind access, Span<byte> readInto, ReadOnlySpan<byte> writeFrom)
+    {
+        bool reading = access == AccessKind.Read;
+        if (TotalLength(list) > (ulong)(reading ? readInto.Length : writeFrom.Length))
         {
             throw new ArgumentException("The scatter-gather list is longer than the buffer.", nameof(list));
         }
@@ -185,9 +173,11 @@ public sealed class DmaPort
         ulong done = 0;
         foreach (SgEntry entry in list)
         {
-            int offset = (int)done;
+            int at = (int)done;
             int length = (int)entry.Length;
-            DmaResult piece = reading ? Read(entry.Address, readInto.Slice(offset, length)) : Write(entry.Address, writeFrom.Slice(offset, length));
+            DmaResult piece = reading
+                ? Access(entry.Address, access, readInto.Slice(at, length), default)
+                : Access(entry.Address, access, default, writeFrom.Slice(at, length));
             done += piece.BytesTransferred;
             if (!piece.IsSuccess)
             {

@@ -144,7 +144,7 @@ public sealed class PciEndpoint : PciFunction, IDisposable
         BarRegion? memory = null;
         if (spec.Mmio is null)
         {
-            memory = spec.BackingPath is null ? BarRegion.CreateAnonymous(spec.SizeBytes) : BarRegion.CreateFile(spec.BackingPath, spec.SizeBytes);
+            memory = spec.BackingPath is null ? BarRegion.CreateAnonymous(spec.SizeBytes) : CreateBacking(spec);
         }
 
         var bar = new PciBar(this, spec.Index, spec.SizeBytes, spec.Is64Bit, spec.Prefetchable, memory, spec.Mmio);
@@ -153,6 +153,18 @@ public sealed class PciEndpoint : PciFunction, IDisposable
         if (!IsVirtualFunction)
         {
             WriteBarRegister(PciConfig.Bar0, bar);
+        }
+    }
+
+    private BarRegion CreateBacking(BarSpec spec)
+    {
+        try
+        {
+            return BarRegion.CreateFile(spec.BackingPath!, spec.SizeBytes);
+        }
+        catch (Exception ex) when (ex is System.IO.IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            throw new TopologyException($"{JsonPath}.bars", $"cannot back BAR{spec.Index} of {Name} with '{spec.BackingPath}': {ex.Message}");
         }
     }
 

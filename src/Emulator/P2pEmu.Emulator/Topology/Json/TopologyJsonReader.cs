@@ -1,5 +1,4 @@
 using System;
-using System.IO;
 using System.Text.Json;
 
 namespace P2pEmu.Emulator.Topology.Json;
@@ -59,20 +58,7 @@ public static class TopologyJsonReader
     /// </exception>
     public static TopologyDescription Load(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        string json;
-        try
-        {
-            json = File.ReadAllText(path);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new TopologyException(path, $"topology file '{path}' not found");
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
-        {
-            throw new TopologyException(path, $"cannot read topology file '{path}': {ex.Message}");
-        }
+        string json = TopologyFile.ReadAllText(path, "topology file");
 
         return Parse(json);
     }

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using P2pEmu.Emulator.Pci;
 
 namespace P2pEmu.Emulator.Topology.Lspci;
@@ -93,20 +92,7 @@ public static class LspciDumpReader
     /// </exception>
     public static TopologyDescription Load(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new TopologyException(path, $"lspci dump '{path}' not found");
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
-        {
-            throw new TopologyException(path, $"cannot read lspci dump '{path}': {ex.Message}");
-        }
+        string text = TopologyFile.ReadAllText(path, "lspci dump");
 
         return Parse(text, path);
     }
