@@ -1,6 +1,9 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using Perfolizer.Horology;
 
@@ -9,7 +12,9 @@ namespace P2pEmu.Benchmarks;
 /// <summary>
 /// Entry point: <c>--startup-check</c> runs <see cref="StartupCheck"/>; anything else goes to
 /// BenchmarkDotNet. Without a <c>--job</c>/<c>-j</c> argument every benchmark runs the job PERF-NOTES §5
-/// recommends (3 warmups, 15 iterations of 100 ms); <c>--job Dry</c> is a CI smoke run.
+/// recommends (3 warmups, 15 iterations of 100 ms), in-process with <c>--inProcess</c>, and further command-line
+/// job options (<c>--iterationCount</c>, ...) apply on top of it; with <c>--job</c> the named job is used
+/// instead (<c>--job Dry</c> is the CI smoke run). The exit code is 1 when any benchmark failed to build or run.
 /// </summary>
 internal static class Program
 {
@@ -23,6 +28,8 @@ internal static class Program
         IConfig config = DefaultConfig.Instance;
         if (!NamesJob(args))
         {
+            // Marked default so that BenchmarkDotNet's command line (--inProcess, --iterationCount, ...) builds on
+            // this job instead of adding a second one beside it.
             config = config.AddJob(Job.Default
                 .WithWarmupCount(3)
                 .WithIterationCount(15)
@@ -30,8 +37,11 @@ internal static class Program
                 .AsDefault());
         }
 
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
-        return 0;
+        IEnumerable<Summary> summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+
+        // A CI smoke run must fail when a benchmark does not build or run (e.g. its GlobalSetup throws).
+        bool failed = summaries.Any(summary => summary.HasCriticalValidationErrors || summary.Reports.Any(report => !report.Success));
+        return failed ? 1 : 0;
     }
 
     /// <summary>True when the command line chooses the job itself (then it must not be merged with ours).</summary>

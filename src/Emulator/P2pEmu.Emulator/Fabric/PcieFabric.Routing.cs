@@ -20,7 +20,6 @@ public sealed partial class PcieFabric
     {
         System.ArgumentNullException.ThrowIfNull(requester);
         ulong a = address.Value;
-        int requesterBus = (requesterId ?? requester.Bdf).Bus;
         trace?.Add(requester.Name, $"{access} request for {address} from {requesterId ?? requester.Bdf}");
         if (!requester.BusMasterEnabled)
         {
@@ -66,9 +65,9 @@ public sealed partial class PcieFabric
             }
 
             AcsFlags ctrl = port.AcsControl;
-            if ((ctrl & AcsFlags.SV) != 0 && !port.BusRangeContains(requesterBus))
+            if ((ctrl & AcsFlags.SV) != 0 && !port.BusRangeContains((requesterId ?? requester.Bdf).Bus))
             {
-                trace?.Add(port.Name, $"ACS SV: requester bus {requesterBus:x2} is outside [{port.SecondaryBusNumber:x2}-{port.SubordinateBusNumber:x2}]");
+                trace?.Add(port.Name, $"ACS SV: requester bus {(requesterId ?? requester.Bdf).Bus:x2} is outside [{port.SecondaryBusNumber:x2}-{port.SubordinateBusNumber:x2}]");
                 return new RouteResult(RouteStatus.AcsViolation, RoutePath.None, RouteReason.AcsSourceValidation, port) { RedirectedAt = redirectedAt };
             }
 
@@ -209,7 +208,7 @@ public sealed partial class PcieFabric
         {
             foreach (PciEndpoint endpoint in bus.Endpoints)
             {
-                foreach (PciBar bar in endpoint.Bars)
+                foreach (PciBar bar in endpoint.BarList)
                 {
                     if (bar.Contains(a))
                     {
@@ -295,7 +294,7 @@ public sealed partial class PcieFabric
                 continue;
             }
 
-            foreach (PciBar candidate in other.Bars)
+            foreach (PciBar candidate in other.BarList)
             {
                 if (candidate.Contains(a))
                 {
@@ -327,7 +326,7 @@ public sealed partial class PcieFabric
     {
         foreach (PciEndpoint endpoint in hb.RootBus.Endpoints)
         {
-            foreach (PciBar bar in endpoint.Bars)
+            foreach (PciBar bar in endpoint.BarList)
             {
                 if (bar.Contains(a))
                 {

@@ -31,9 +31,9 @@ public sealed class PciBus
     /// <summary>Functions on this bus in the order the kernel lists them.</summary>
     public IReadOnlyList<PciFunction> Functions => _functions;
 
-    internal IReadOnlyList<PciBridge> Bridges => _bridges;
+    internal List<PciBridge> Bridges => _bridges;
 
-    internal IReadOnlyList<PciEndpoint> Endpoints => _endpoints;
+    internal List<PciEndpoint> Endpoints => _endpoints;
 
     internal void Add(PciFunction function)
     {

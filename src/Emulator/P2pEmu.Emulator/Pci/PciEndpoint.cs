@@ -64,6 +64,9 @@ public sealed class PciEndpoint : PciFunction, IDisposable
 
     public IReadOnlyList<PciBar> Bars => _bars;
 
+    /// <summary>The BARs as their concrete list, so hot loops enumerate without boxing an enumerator.</summary>
+    internal List<PciBar> BarList => _bars;
+
     public override PciFunction PhysicalFunction => _physicalFunction ?? this;
 
     public bool IsVirtualFunction => _physicalFunction is not null;
