@@ -35,6 +35,9 @@ public static class Commands
                                               transfer is routed, checked with XxHash3 and reported
           p2pemu topo TOPOLOGY [--lspci | --dot]
                                               the enumerated tree; an lspci -xxxx style dump; a Graphviz picture
+          p2pemu p2p TOPOLOGY [--json] [--explain] [--provider NAME] [--client NAME ...]
+                                              the kernel's P2PDMA verdict (map type, distance) for every pair of
+                                              endpoint functions, or one provider against clients (distance_many)
         TOPOLOGY is a topology file (JSON), a real machine's `lspci -xxxx` dump, or a built-in name:
         """;
 
@@ -56,6 +59,8 @@ public static class Commands
                     return RunRun(args, output, error);
                 case "topo":
                     return RunTopo(args, output, error);
+                case "p2p":
+                    return RunP2p(args, output, error);
                 case "-h":
                 case "--help":
                 case "help":
@@ -101,6 +106,51 @@ public static class Commands
         TransferReport report = TransferScenario.Run(machine, topology);
         output.Write(json ? JsonSerializer.Serialize(report, s_json) + Environment.NewLine : TransferReportText.Render(report));
         return report.IntegrityOk ? ExitOk : ExitIntegrityFailure;
+    }
+
+    private static int RunP2p(IReadOnlyList<string> args, TextWriter output, TextWriter error)
+    {
+        string? topology = null;
+        string? provider = null;
+        var clients = new List<string>();
+        bool json = false;
+        bool explain = false;
+        for (int i = 1; i < args.Count; i++)
+        {
+            switch (args[i])
+            {
+                case "--json":
+                    json = true;
+                    break;
+                case "--explain":
+                    explain = true;
+                    break;
+                case "--provider" when i + 1 < args.Count && provider is null:
+                    provider = args[++i];
+                    break;
+                case "--client" when i + 1 < args.Count:
+                    clients.Add(args[++i]);
+                    break;
+                default:
+                    if (args[i].StartsWith("--", StringComparison.Ordinal) || topology is not null)
+                    {
+                        return UsageError(error, $"unexpected argument '{args[i]}'");
+                    }
+
+                    topology = args[i];
+                    break;
+            }
+        }
+
+        if (topology is null)
+        {
+            return UsageError(error, "p2p needs a TOPOLOGY");
+        }
+
+        using Machine.Machine machine = Machine.Machine.Load(topology);
+        P2pReport report = P2pMatrix.Compute(machine, provider, clients);
+        output.Write(json ? P2pReportJson.Render(machine, report, explain) : P2pReportText.Render(machine, report, explain));
+        return ExitOk;
     }
 
     private static int RunTopo(IReadOnlyList<string> args, TextWriter output, TextWriter error)

@@ -1,4 +1,5 @@
 using System;
+using P2pEmu.Dma.P2pDma;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Topology;
 
@@ -13,9 +14,13 @@ public sealed class Machine : IDisposable
     private Machine(PcieFabric fabric)
     {
         Fabric = fabric;
+        P2pDma = new P2pDmaHost(fabric);
     }
 
     public PcieFabric Fabric { get; }
+
+    /// <summary>The kernel's P2PDMA subsystem on this machine.</summary>
+    public P2pDmaHost P2pDma { get; }
 
     public TopologyDescription Topology => Fabric.Topology;
 
