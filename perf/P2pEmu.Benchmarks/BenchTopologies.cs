@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using P2pEmu.Emulator.Topology;
 
 namespace P2pEmu.Benchmarks;
@@ -65,6 +66,46 @@ internal static class BenchTopologies
         }
 
         return Machine(LargeRamBytes, HostBridge("hb0", ports));
+    }
+
+    /// <summary>Endpoint functions in <see cref="Matrix1024"/>.</summary>
+    public const int MatrixEndpoints = 1024;
+
+    /// <summary>
+    /// 1024 endpoint functions: 4 root ports, each with a 32-port switch, each port with an 8-function
+    /// device (4 KiB BAR per function). Every other downstream port has the ACS control Linux sets with an
+    /// IOMMU (SV RR CR UF), and the root-bus host device 8086:2020 is on the allow list, so the matrix mixes
+    /// BUS_ADDR and THRU_HOST_BRIDGE verdicts.
+    /// </summary>
+    public static TopologyDescription Matrix1024()
+    {
+        var rootPorts = new DeviceDescription[4];
+        for (int r = 0; r < rootPorts.Length; r++)
+        {
+            var ports = new PortDescription[32];
+            for (int p = 0; p < ports.Length; p++)
+            {
+                string device = $"ep{r}.{p}";
+                var functions = new DeviceDescription[7];
+                for (int f = 0; f < functions.Length; f++)
+                {
+                    functions[f] = Endpoint($"{device}.f{f + 1}", 4096);
+                }
+
+                AcsDescription? acs = p % 2 == 0 ? null : new AcsDescription(AcsFlags.All, AcsFlags.SV | AcsFlags.RR | AcsFlags.CR | AcsFlags.UF, 0);
+                ports[p] = new PortDescription($"sw{r}.dp{p}", acs, new[] { Endpoint(device, 4096) with { Functions = functions } }, Path($"sw{r}.dp{p}"));
+            }
+
+            DeviceDescription sw = new($"sw{r}", DeviceKind.Switch, Path($"sw{r}"))
+            {
+                Upstream = new PortDescription($"sw{r}.up", null, Array.Empty<DeviceDescription>(), Path($"sw{r}.up")),
+                Ports = ports,
+            };
+            rootPorts[r] = RootPort($"rp{r}", sw);
+        }
+
+        DeviceDescription hostDevice = new("hostdev", DeviceKind.HostBridge, Path("hostdev")) { Slot = new PciSlot(0, 0), VendorId = 0x8086, DeviceId = 0x2020 };
+        return Machine(Hb0RamBytes, HostBridge("hb0", new[] { hostDevice }.Concat(rootPorts).ToArray()));
     }
 
     /// <summary>Total bytes of BARs and RAM that <see cref="Large"/> maps.</summary>

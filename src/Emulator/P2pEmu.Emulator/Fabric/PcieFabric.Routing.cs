@@ -28,12 +28,12 @@ public sealed partial class PcieFabric
         }
 
         PciFunction? redirectedAt = null;
-        if (requester is PciEndpoint endpoint && TryFindSiblingFunctionBar(endpoint, a, out PciBar? siblingBar))
+        if (requester is PciEndpoint endpoint && endpoint.Bus.Endpoints.Count > 1 && TryFindSiblingFunctionBar(endpoint, a, out PciBar? siblingBar))
         {
             AcsFlags ctrl = requester.AcsControl;
             if (translatedRequest && (ctrl & AcsFlags.DT) != 0)
             {
-                return DeliverToBar(siblingBar!, a, ulong.MaxValue, RoutePath.MultiFunctionPeer, RouteReason.DirectTranslated, requester, null, false, trace);
+                return Deliver(siblingBar, null, a, RoutePath.MultiFunctionPeer, RouteReason.DirectTranslated, requester, null, null, false, ulong.MaxValue, trace);
             }
 
             if ((ctrl & AcsFlags.RR) != 0)
@@ -50,7 +50,7 @@ public sealed partial class PcieFabric
             {
                 trace?.Add(requester.Name, $"address is in {siblingBar} of the same device; delivered inside the device");
                 PciFunction? completionRedirect = access == AccessKind.Read && (siblingBar!.Owner.AcsControl & AcsFlags.CR) != 0 ? siblingBar.Owner : null;
-                return DeliverToBar(siblingBar!, a, ulong.MaxValue, RoutePath.MultiFunctionPeer, RouteReason.MultiFunctionBar, requester, completionRedirect, false, trace);
+                return Deliver(siblingBar, null, a, RoutePath.MultiFunctionPeer, RouteReason.MultiFunctionBar, requester, null, completionRedirect, false, ulong.MaxValue, trace);
             }
         }
 
@@ -110,8 +110,8 @@ public sealed partial class PcieFabric
                     {
                         trace?.Add(port.Name, $"address is in peer port {sibling.Name}'s window: turned around in the switch");
                         PciFunction? completionRedirect = access == AccessKind.Read && (sibling.AcsControl & AcsFlags.CR) != 0 ? sibling : null;
-                        RouteResult down = Descend(sibling.SecondaryBus, a, trace);
-                        return Finish(down, RoutePath.SwitchPeer, direct ? RouteReason.DirectTranslated : RouteReason.PeerWindow, port, redirectedAt, completionRedirect, false, ulong.MaxValue, trace);
+                        PciBar? claim = Descend(sibling.SecondaryBus, a, trace, out PciBridge? unclaimedAt);
+                        return Deliver(claim, unclaimedAt, a, RoutePath.SwitchPeer, direct ? RouteReason.DirectTranslated : RouteReason.PeerWindow, port, redirectedAt, completionRedirect, false, ulong.MaxValue, trace);
                     }
                 }
             }
@@ -193,8 +193,8 @@ public sealed partial class PcieFabric
             }
 
             trace?.Add(rc, hairpin ? $"back down {egress.Name}" : $"forwarded to {egress.Name}");
-            RouteResult down = egress is PciBridge bridge ? Descend(bridge.SecondaryBus, t, trace) : Descend(egress.Bus, t, trace);
-            return Finish(down, RoutePath.RootComplexPeer, hairpin ? RouteReason.RootComplexHairpin : RouteReason.RootComplexForward, null, redirectedAt, null, true, contiguous, trace);
+            PciBar? claim = Descend(egress is PciBridge bridge ? bridge.SecondaryBus : egress.Bus, t, trace, out PciBridge? unclaimedAt);
+            return Deliver(claim, unclaimedAt, t, RoutePath.RootComplexPeer, hairpin ? RouteReason.RootComplexHairpin : RouteReason.RootComplexForward, null, redirectedAt, null, true, contiguous, trace);
         }
 
         trace?.Add(rc, $"nothing claims 0x{t:x}");
@@ -202,7 +202,9 @@ public sealed partial class PcieFabric
     }
 
     /// <summary>Walks down from a bus by BARs and bridge windows to the completer.</summary>
-    private static RouteResult Descend(PciBus bus, ulong a, RouteTrace? trace)
+    /// <param name="unclaimedAt">When nothing claims the address: the bridge whose bus had no taker (null for a root bus).</param>
+    /// <returns>The BAR that claims <paramref name="a"/>, or null.</returns>
+    private static PciBar? Descend(PciBus bus, ulong a, RouteTrace? trace, out PciBridge? unclaimedAt)
     {
         while (true)
         {
@@ -213,7 +215,8 @@ public sealed partial class PcieFabric
                     if (bar.Contains(a))
                     {
                         trace?.Add(endpoint.Name, $"claimed by BAR{bar.Index}");
-                        return DeliveredTo(bar, a);
+                        unclaimedAt = null;
+                        return bar;
                     }
                 }
             }
@@ -231,7 +234,8 @@ public sealed partial class PcieFabric
             if (next is null)
             {
                 trace?.Add(bus.Self?.Name ?? bus.HostBridge.Name, $"nothing on bus {bus.Number:x2} claims 0x{a:x}");
-                return new RouteResult(RouteStatus.UnsupportedRequest, RoutePath.None, RouteReason.Unclaimed, bus.Self);
+                unclaimedAt = bus.Self;
+                return null;
             }
 
             trace?.Add(next.Name, "down");
@@ -239,27 +243,12 @@ public sealed partial class PcieFabric
         }
     }
 
-    private static RouteResult DeliveredTo(PciBar bar, ulong a)
+    /// <summary>The result for a request that went down to <paramref name="claim"/> (or found nothing there).</summary>
+    private static RouteResult Deliver(PciBar? claim, PciBridge? unclaimedAt, ulong a, RoutePath path, RouteReason reason, PciFunction? decidedAt, PciFunction? redirectedAt, PciFunction? completionRedirect, bool reachedRootComplex, ulong contiguous, RouteTrace? trace)
     {
-        ulong offset = a - bar.Address;
-        return new RouteResult(RouteStatus.Delivered, RoutePath.None, RouteReason.None, null)
+        if (claim is null)
         {
-            TargetAddress = new BusAddress(a),
-            TargetBar = bar,
-            TargetMemory = bar.Memory,
-            TargetOffset = offset,
-            ContiguousBytes = bar.SizeBytes - offset,
-        };
-    }
-
-    private static RouteResult DeliverToBar(PciBar bar, ulong a, ulong contiguous, RoutePath path, RouteReason reason, PciFunction decidedAt, PciFunction? completionRedirect, bool reachedRootComplex, RouteTrace? trace) =>
-        Finish(DeliveredTo(bar, a), path, reason, decidedAt, null, completionRedirect, reachedRootComplex, contiguous, trace);
-
-    private static RouteResult Finish(in RouteResult down, RoutePath path, RouteReason reason, PciFunction? decidedAt, PciFunction? redirectedAt, PciFunction? completionRedirect, bool reachedRootComplex, ulong contiguous, RouteTrace? trace)
-    {
-        if (!down.IsDelivered)
-        {
-            return new RouteResult(down.Status, RoutePath.None, down.Reason, down.DecidedAt) { RedirectedAt = redirectedAt, ReachedRootComplex = reachedRootComplex };
+            return new RouteResult(RouteStatus.UnsupportedRequest, RoutePath.None, RouteReason.Unclaimed, unclaimedAt) { RedirectedAt = redirectedAt, ReachedRootComplex = reachedRootComplex };
         }
 
         if (completionRedirect is not null)
@@ -267,16 +256,17 @@ public sealed partial class PcieFabric
             trace?.Add(completionRedirect.Name, "ACS CR redirects the completion upstream");
         }
 
+        ulong offset = a - claim.Address;
         return new RouteResult(RouteStatus.Delivered, path, reason, decidedAt)
         {
             RedirectedAt = redirectedAt,
             CompletionRedirectedAt = completionRedirect,
             ReachedRootComplex = reachedRootComplex,
-            TargetAddress = down.TargetAddress,
-            TargetBar = down.TargetBar,
-            TargetMemory = down.TargetMemory,
-            TargetOffset = down.TargetOffset,
-            ContiguousBytes = System.Math.Min(down.ContiguousBytes, contiguous),
+            TargetAddress = new BusAddress(a),
+            TargetBar = claim,
+            TargetMemory = claim.Memory,
+            TargetOffset = offset,
+            ContiguousBytes = System.Math.Min(claim.SizeBytes - offset, contiguous),
         };
     }
 
