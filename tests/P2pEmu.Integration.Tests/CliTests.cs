@@ -7,31 +7,23 @@ namespace P2pEmu.Integration.Tests;
 
 public sealed class CliTests
 {
-    private static (int Exit, string Output, string Error) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int exit = Commands.Run(args, output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
-
     [Fact]
     public void NoArguments_RunsTheTransferScenarioOnTheDefaultTopology()
     {
-        (int exit, string output, string error) = Run();
+        (int exit, string output, string error) = CliRunner.Run();
 
         Assert.Equal(Commands.ExitOk, exit);
         Assert.Equal(string.Empty, error);
         Assert.Contains("transfer scenario on default", output, System.StringComparison.Ordinal);
         Assert.Matches(@"nvme0 +-> nic0 BAR2 +SwitchPeer \(PeerWindow at sw0.dp0\) +65536 B  ok", output);
         Assert.Contains("integrity ok", output, System.StringComparison.Ordinal);
-        Assert.Equal(Run("run", "default").Output, output);
+        Assert.Equal(CliRunner.Run("run", "default").Output, output);
     }
 
     [Fact]
     public void Run_Json_ReportsEveryTransferWithRouteAndIntegrity()
     {
-        (int exit, string output, _) = Run("run", "two-root-ports", "--json");
+        (int exit, string output, _) = CliRunner.Run("run", "two-root-ports", "--json");
 
         Assert.Equal(Commands.ExitOk, exit);
         using var json = System.Text.Json.JsonDocument.Parse(output);
@@ -47,7 +39,7 @@ public sealed class CliTests
     [Fact]
     public void Topo_Default_ShowsTheEnumeratedTree()
     {
-        (int exit, string output, string error) = Run("topo", "default");
+        (int exit, string output, string error) = CliRunner.Run("topo", "default");
 
         Assert.Equal(Commands.ExitOk, exit);
         Assert.Equal(string.Empty, error);
@@ -65,7 +57,7 @@ public sealed class CliTests
         File.WriteAllText(file, """{ "hostBridges": [ { "name": "hb0", "devices": [ { "name": "x", "kind": "gpu" } ] } ] }""");
         try
         {
-            (int exit, string output, string error) = Run("topo", file);
+            (int exit, string output, string error) = CliRunner.Run("topo", file);
 
             Assert.Equal(Commands.ExitBadInput, exit);
             Assert.Equal(string.Empty, output);
@@ -81,13 +73,13 @@ public sealed class CliTests
     [Fact]
     public void Topo_LspciOutput_ReadsBackAsTheSameTree()
     {
-        (int exit, string dump, _) = Run("topo", "default", "--lspci");
+        (int exit, string dump, _) = CliRunner.Run("topo", "default", "--lspci");
         Assert.Equal(Commands.ExitOk, exit);
         string file = Path.Combine(Path.GetTempPath(), $"p2pemu-{System.Guid.NewGuid():N}.lspci");
         File.WriteAllText(file, dump);
         try
         {
-            (int again, string tree, string error) = Run("topo", file);
+            (int again, string tree, string error) = CliRunner.Run("topo", file);
 
             Assert.Equal(Commands.ExitOk, again);
             Assert.Equal(string.Empty, error);
@@ -103,7 +95,7 @@ public sealed class CliTests
     [Fact]
     public void Topo_DotOutput_IsADigraph()
     {
-        (int exit, string dot, _) = Run("topo", "default", "--dot");
+        (int exit, string dot, _) = CliRunner.Run("topo", "default", "--dot");
 
         Assert.Equal(Commands.ExitOk, exit);
         Assert.StartsWith("digraph", dot.TrimStart(), System.StringComparison.Ordinal);
@@ -119,7 +111,7 @@ public sealed class CliTests
     [InlineData("run", "--jsonx")]
     public void BadUsage_ExitsWithUsage(params string[] args)
     {
-        (int exit, string output, string error) = Run(args);
+        (int exit, string output, string error) = CliRunner.Run(args);
 
         Assert.Equal(Commands.ExitUsage, exit);
         Assert.Equal(string.Empty, output);

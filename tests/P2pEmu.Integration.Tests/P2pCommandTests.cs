@@ -9,18 +9,10 @@ namespace P2pEmu.Integration.Tests;
 
 public sealed class P2pCommandTests
 {
-    private static (int Exit, string Output, string Error) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int exit = Commands.Run(args, output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
-
     [Fact]
     public void Json_HasOnePairPerOrderedPairOfEndpointFunctions_WithTheContractFields()
     {
-        (int exit, string output, _) = Run("p2p", "default", "--json");
+        (int exit, string output, _) = CliRunner.Run("p2p", "default", "--json");
 
         Assert.Equal(Commands.ExitOk, exit);
         using var json = JsonDocument.Parse(output);
@@ -40,7 +32,7 @@ public sealed class P2pCommandTests
     [Fact]
     public void Json_ProviderWithClients_AddsDistanceMany_AndExplainAddsReasons()
     {
-        (int exit, string output, _) = Run("p2p", "switch-acs", "--json", "--explain", "--provider", "nvme0", "--client", "nic0", "--client", "nvme0");
+        (int exit, string output, _) = CliRunner.Run("p2p", "switch-acs", "--json", "--explain", "--provider", "nvme0", "--client", "nic0", "--client", "nvme0");
 
         Assert.Equal(Commands.ExitOk, exit);
         using var json = JsonDocument.Parse(output);
@@ -56,7 +48,7 @@ public sealed class P2pCommandTests
     [Fact]
     public void Text_ShowsAMatrixWithLegend_AndExplainShowsEveryPair()
     {
-        (int exit, string output, _) = Run("p2p", "two-root-ports", "--explain");
+        (int exit, string output, _) = CliRunner.Run("p2p", "two-root-ports", "--explain");
 
         Assert.Equal(Commands.ExitOk, exit);
         Assert.Matches(@"ep0 +B0 +-4\b", output);
@@ -68,12 +60,12 @@ public sealed class P2pCommandTests
     [Fact]
     public void LspciDump_IsAcceptedAsTopology_AndKeepsTheVerdicts()
     {
-        (_, string dump, _) = Run("topo", "switch-acs", "--lspci");
+        (_, string dump, _) = CliRunner.Run("topo", "switch-acs", "--lspci");
         string file = Path.Combine(Path.GetTempPath(), $"p2pemu-{Guid.NewGuid():N}.lspci");
         File.WriteAllText(file, dump);
         try
         {
-            (int exit, string output, string error) = Run("p2p", file, "--json", "--provider", "0000:03:00.0", "--client", "0000:04:00.0");
+            (int exit, string output, string error) = CliRunner.Run("p2p", file, "--json", "--provider", "0000:03:00.0", "--client", "0000:04:00.0");
 
             Assert.Equal(Commands.ExitOk, exit);
             Assert.Equal(string.Empty, error);
@@ -94,7 +86,7 @@ public sealed class P2pCommandTests
     [InlineData("--client", "nic0")]
     public void UnknownNamesOrClientWithoutProvider_AreBadInput(string option, string value)
     {
-        (int exit, string output, string error) = Run("p2p", "default", option, value);
+        (int exit, string output, string error) = CliRunner.Run("p2p", "default", option, value);
 
         Assert.Equal(Commands.ExitBadInput, exit);
         Assert.Equal(string.Empty, output);
@@ -107,7 +99,7 @@ public sealed class P2pCommandTests
     [InlineData("p2p", "default", "--bogus")]
     public void BadUsage_ExitsWithUsage(params string[] args)
     {
-        (int exit, _, string error) = Run(args);
+        (int exit, _, string error) = CliRunner.Run(args);
 
         Assert.Equal(Commands.ExitUsage, exit);
         Assert.Contains("usage:", error, StringComparison.Ordinal);
