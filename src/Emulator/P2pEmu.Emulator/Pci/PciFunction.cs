@@ -13,6 +13,7 @@ namespace P2pEmu.Emulator.Pci;
 public abstract class PciFunction
 {
     private PciBus? _bus;
+    private PciBridge? _upstreamBridge;
 
     private protected PciFunction(string name, DeviceKind kind, PciExpressPortType portType, string jsonPath)
     {
@@ -50,7 +51,7 @@ public abstract class PciFunction
     public virtual PciFunction PhysicalFunction => this;
 
     /// <summary>Linux <c>pci_upstream_bridge()</c>: the bridge above the (physical) function; null on a root bus.</summary>
-    public PciBridge? UpstreamBridge => PhysicalFunction.Bus.Self;
+    public PciBridge? UpstreamBridge => _upstreamBridge;
 
     public int ExpressCapabilityOffset { get; private protected set; }
 
@@ -81,6 +82,9 @@ public abstract class PciFunction
         _bus = bus;
         DevFn = devFn;
         bus.Add(this);
+
+        // A bus's bridge never changes once attached, and a VF is attached after its PF.
+        _upstreamBridge = PhysicalFunction.Bus.Self;
     }
 
     /// <summary>Writes the common type 0/1 header identity and the PCI Express capability.</summary>
