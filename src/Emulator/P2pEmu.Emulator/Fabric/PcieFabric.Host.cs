@@ -1,0 +1,104 @@
+using System;
+using P2pEmu.Emulator.Memory;
+using P2pEmu.Emulator.Pci;
+
+namespace P2pEmu.Emulator.Fabric;
+
+/// <content>
+/// Accesses that start at the root complex rather than at a device: the CPU's loads and stores
+/// (<c>readX</c>/<c>writeX</c>, <c>memcpy_toio</c>) and the IOMMU's page-table walks. They decode host RAM and
+/// the host bridges' windows down to a BAR; they are never translated and no ACS applies.
+/// </content>
+public sealed partial class PcieFabric
+{
+    /// <summary>Reads <paramref name="destination"/>.Length bytes at a bus address from the root complex.</summary>
+    /// <returns>False when part of the range is unclaimed (that part reads all-ones, as an Unsupported Request completes).</returns>
+    public bool TryHostRead(ulong busAddress, Span<byte> destination)
+    {
+        int done = 0;
+        while (done < destination.Length)
+        {
+            ulong at = unchecked(busAddress + (ulong)done);
+            if (!TryHostTarget(at, out BarRegion? memory, out PciBar? bar, out ulong offset, out ulong remaining))
+            {
+                destination[done..].Fill(0xFF);
+                return false;
+            }
+
+            int n = (int)Math.Min((ulong)(destination.Length - done), remaining);
+            if (memory is not null)
+            {
+                memory.GetSpan(offset, n).CopyTo(destination.Slice(done, n));
+            }
+            else
+            {
+                DmaPort.ReadMmio(bar!, offset, destination.Slice(done, n));
+            }
+
+            done += n;
+        }
+
+        return true;
+    }
+
+    /// <summary>Writes <paramref name="source"/> at a bus address from the root complex.</summary>
+    /// <returns>False when part of the range is unclaimed; nothing is written from there on.</returns>
+    public bool TryHostWrite(ulong busAddress, ReadOnlySpan<byte> source)
+    {
+        int done = 0;
+        while (done < source.Length)
+        {
+            ulong at = unchecked(busAddress + (ulong)done);
+            if (!TryHostTarget(at, out BarRegion? memory, out PciBar? bar, out ulong offset, out ulong remaining))
+            {
+                return false;
+            }
+
+            int n = (int)Math.Min((ulong)(source.Length - done), remaining);
+            if (memory is not null)
+            {
+                source.Slice(done, n).CopyTo(memory.GetSpan(offset, n));
+            }
+            else
+            {
+                DmaPort.WriteMmio(bar!, offset, source.Slice(done, n));
+            }
+
+            done += n;
+        }
+
+        return true;
+    }
+
+    /// <summary>What a root-complex access to <paramref name="address"/> reaches: host RAM, a memory BAR, or registers.</summary>
+    private bool TryHostTarget(ulong address, out BarRegion? memory, out PciBar? bar, out ulong offset, out ulong remaining)
+    {
+        if (TryFindRam(address, out offset, out remaining))
+        {
+            memory = _ram.Region;
+            bar = null;
+            return true;
+        }
+
+        foreach (HostBridge hb in _hostBridges)
+        {
+            if (hb.WindowContains(address) && FindRootComplexEgress(hb, address) is PciFunction egress)
+            {
+                bar = Descend(egress is PciBridge bridge ? bridge.SecondaryBus : egress.Bus, address, null, out _);
+                if (bar is not null)
+                {
+                    memory = bar.Memory;
+                    offset = address - bar.Address;
+                    remaining = bar.SizeBytes - offset;
+                    return true;
+                }
+            }
+        }
+
+        memory = null;
+        bar = null;
+        offset = 0;
+        remaining = 0;
+        return false;
+    }
+}

@@ -1,0 +1,53 @@
+using System;
+using P2pEmu.Emulator.Fabric;
+using P2pEmu.Emulator.Pci;
+using P2pEmu.Testing;
+using Xunit;
+
+namespace P2pEmu.Emulator.Tests.Fabric;
+
+public sealed class HostAccessTests
+{
+    private static PcieFabric Build() => FabricBuilder.Build(Topo.Machine(Topo.HostBridge("hb0",
+        Topo.RootPort("rp", AcsFlags.RR | AcsFlags.CR, Topo.Switch("sw", Topo.Port("dp0", AcsFlags.RR, Topo.Endpoint("a")))))));
+
+    [Fact]
+    public void HostWriteThenRead_ReachesRamAndBars_IgnoringAcs()
+    {
+        using PcieFabric fabric = Build();
+        PciBar bar = ((PciEndpoint)fabric["a"]).Bars[0];
+        byte[] data = { 1, 2, 3, 4, 5 };
+        byte[] back = new byte[5];
+
+        Assert.True(fabric.TryHostWrite(bar.Address + 10, data));
+        Assert.True(fabric.TryHostRead(bar.Address + 10, back));
+        Assert.Equal(data, back);
+        Assert.Equal(data, bar.Memory!.GetSpan(10, 5).ToArray());
+
+        Assert.True(fabric.TryHostWrite(0x2000, data));
+        Assert.Equal(data, fabric.Ram.Region.GetSpan(0x2000, 5).ToArray());
+    }
+
+    [Fact]
+    public void HostRead_UnclaimedAddress_ReadsAllOnesAndFails_WriteChangesNothing()
+    {
+        using PcieFabric fabric = Build();
+        byte[] back = new byte[8];
+        FabricSnapshot before = FabricSnapshot.FillAndCapture(fabric, 4096, seed: 3);
+
+        Assert.False(fabric.TryHostRead(FabricBuilder.Memory32End - 0x100, back));
+        Assert.All(back, b => Assert.Equal(0xFF, b));
+        Assert.False(fabric.TryHostWrite(FabricBuilder.Memory32End - 0x100, new byte[8]));
+        Assert.Empty(before.ChangedOutside(null, 0, 0));
+    }
+
+    [Fact]
+    public void HostRead_MemoryDecodeOff_IsUnclaimed()
+    {
+        using PcieFabric fabric = Build();
+        ulong address = ((PciEndpoint)fabric["a"]).Bars[0].Address;
+        fabric["a"].Config.Write16(PciConfig.Command, PciConfig.CommandMaster);
+
+        Assert.False(fabric.TryHostRead(address, new byte[4]));
+    }
+}
