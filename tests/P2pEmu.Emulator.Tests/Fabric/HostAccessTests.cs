@@ -1,4 +1,3 @@
-using System;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Pci;
 using P2pEmu.Testing;
