@@ -1,5 +1,6 @@
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Pci;
+using P2pEmu.Emulator.Topology;
 using P2pEmu.Testing;
 using Xunit;
 
