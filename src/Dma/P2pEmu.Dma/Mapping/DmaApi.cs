@@ -1,0 +1,161 @@
+using System;
+using System.Collections.Concurrent;
+using P2pEmu.Dma.P2pDma;
+using P2pEmu.Emulator.Addressing;
+using P2pEmu.Emulator.Fabric;
+using P2pEmu.Emulator.Host;
+using P2pEmu.Emulator.Pci;
+using P2pEmu.Emulator.Topology;
+
+namespace P2pEmu.Dma.Mapping;
+
+/// <summary>
+/// The DMA mapping API of one machine (kernel/dma/mapping.c): <c>dma_map_phys</c>/<c>dma_map_page</c>,
+/// <c>dma_map_sgtable</c>, their unmaps, and the phys-based two-step IOVA API
+/// (<c>dma_iova_try_alloc</c>/<c>link</c>/<c>sync</c>/<c>destroy</c>). Each device maps through dma-direct or
+/// through its IOMMU domain, as its host bridge's IOMMU mode says.
+/// </summary>
+public sealed class DmaApi
+{
+    /// <summary>Linux <c>DMA_MAPPING_ERROR</c>.</summary>
+    public static readonly DmaAddress DmaMappingError = new(ulong.MaxValue);
+
+    private readonly ConcurrentDictionary<PciFunction, DmaDevice> _devices = new();
+    private readonly DmaDirectOps _direct;
+    private readonly Func<PciFunction, IDmaOps?>? _iommuOps;
+
+    public DmaApi(PcieFabric fabric, P2pDmaHost p2p)
+        : this(fabric, p2p, null)
+    {
+    }
+
+    internal DmaApi(PcieFabric fabric, P2pDmaHost p2p, Func<PciFunction, IDmaOps?>? iommuOps)
+    {
+        ArgumentNullException.ThrowIfNull(fabric);
+        ArgumentNullException.ThrowIfNull(p2p);
+        Fabric = fabric;
+        P2p = p2p;
+        _direct = new DmaDirectOps(p2p);
+        _iommuOps = iommuOps;
+    }
+
+    public PcieFabric Fabric { get; }
+
+    public P2pDmaHost P2p { get; }
+
+    /// <summary><c>dma_mapping_error</c>.</summary>
+    public static bool IsMappingError(DmaAddress address) => address == DmaMappingError;
+
+    /// <summary>The DMA view of a PCI function (created on first use, as a device is probed).</summary>
+    public DmaDevice GetDevice(PciFunction pci)
+    {
+        ArgumentNullException.ThrowIfNull(pci);
+        return _devices.GetOrAdd(pci, p => new DmaDevice(p, OpsFor(p)));
+    }
+
+    /// <summary><c>dma_map_phys</c>: a DMA address for [phys, phys + size), or <see cref="DmaMappingError"/>.</summary>
+    public DmaAddress DmaMapPhys(DmaDevice dev, PhysAddress phys, ulong size, DmaDirection dir, DmaAttrs attrs = DmaAttrs.None)
+    {
+        Own(dev);
+        ArgumentOutOfRangeException.ThrowIfZero(size);
+        return dev.Ops.MapPhys(dev, phys, size, dir, attrs);
+    }
+
+    /// <summary><c>dma_unmap_phys</c>.</summary>
+    public void DmaUnmapPhys(DmaDevice dev, DmaAddress address, ulong size, DmaDirection dir, DmaAttrs attrs = DmaAttrs.None)
+    {
+        Own(dev);
+        dev.Ops.UnmapPhys(dev, address, size, dir, attrs);
+    }
+
+    /// <summary>
+    /// <c>dma_map_sgtable</c>: None, EREMOTEIO (a P2P segment the device cannot reach; retrying will not help),
+    /// EIO or ENOMEM (mapping failed), EINVAL (bad table). On failure nothing stays mapped.
+    /// </summary>
+    public Errno DmaMapSgtable(DmaDevice dev, SgTable sgt, DmaDirection dir, DmaAttrs attrs = DmaAttrs.None)
+    {
+        Own(dev);
+        ArgumentNullException.ThrowIfNull(sgt);
+        if (sgt.OrigNents == 0 || dir == DmaDirection.None)
+        {
+            return Errno.EINVAL;
+        }
+
+        return dev.Ops.MapSg(dev, sgt, dir, attrs);
+    }
+
+    /// <summary><c>dma_unmap_sgtable</c>: bus-address (BUS_ADDR) segments are skipped and unmarked.</summary>
+    public void DmaUnmapSgtable(DmaDevice dev, SgTable sgt, DmaDirection dir, DmaAttrs attrs = DmaAttrs.None)
+    {
+        Own(dev);
+        ArgumentNullException.ThrowIfNull(sgt);
+        dev.Ops.UnmapSg(dev, sgt, dir, attrs);
+    }
+
+    /// <summary><c>dma_iova_try_alloc</c>: a contiguous IOVA window of <paramref name="size"/> bytes; false without an IOMMU (then map with <see cref="DmaMapPhys"/>).</summary>
+    public bool DmaIovaTryAlloc(DmaDevice dev, DmaIovaState state, PhysAddress phys, ulong size)
+    {
+        Own(dev);
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentOutOfRangeException.ThrowIfZero(size);
+        return dev.Ops.IovaTryAlloc(dev, state, phys, size);
+    }
+
+    /// <summary><c>dma_iova_link</c>: maps [phys, phys + size) at <paramref name="offset"/> into the window.</summary>
+    public Errno DmaIovaLink(DmaDevice dev, DmaIovaState state, PhysAddress phys, ulong offset, ulong size, DmaDirection dir, DmaAttrs attrs = DmaAttrs.None)
+    {
+        Own(dev);
+        ArgumentNullException.ThrowIfNull(state);
+        return dev.Ops.IovaLink(dev, state, phys, offset, size, dir, attrs);
+    }
+
+    /// <summary><c>dma_iova_sync</c>: makes linked ranges visible to the device (flushes the IOTLB where needed).</summary>
+    public Errno DmaIovaSync(DmaDevice dev, DmaIovaState state, ulong offset, ulong size)
+    {
+        Own(dev);
+        ArgumentNullException.ThrowIfNull(state);
+        return dev.Ops.IovaSync(dev, state, offset, size);
+    }
+
+    /// <summary><c>dma_iova_unlink</c>.</summary>
+    public void DmaIovaUnlink(DmaDevice dev, DmaIovaState state, ulong offset, ulong size, DmaDirection dir, DmaAttrs attrs = DmaAttrs.None)
+    {
+        Own(dev);
+        ArgumentNullException.ThrowIfNull(state);
+        dev.Ops.IovaUnlink(dev, state, offset, size, dir, attrs);
+    }
+
+    /// <summary><c>dma_iova_destroy</c>: unlinks <paramref name="mappedLength"/> bytes and frees the window.</summary>
+    public void DmaIovaDestroy(DmaDevice dev, DmaIovaState state, ulong mappedLength, DmaDirection dir, DmaAttrs attrs = DmaAttrs.None)
+    {
+        Own(dev);
+        ArgumentNullException.ThrowIfNull(state);
+        if (mappedLength != 0)
+        {
+            dev.Ops.IovaUnlink(dev, state, 0, mappedLength, dir, attrs);
+        }
+
+        dev.Ops.IovaFree(dev, state);
+    }
+
+    /// <summary><c>dma_iova_free</c>: frees a window with nothing linked.</summary>
+    public void DmaIovaFree(DmaDevice dev, DmaIovaState state)
+    {
+        Own(dev);
+        ArgumentNullException.ThrowIfNull(state);
+        dev.Ops.IovaFree(dev, state);
+    }
+
+    /// <summary>Misuse check: the device must come from this API (<see cref="GetDevice"/>).</summary>
+    private void Own(DmaDevice dev)
+    {
+        ArgumentNullException.ThrowIfNull(dev);
+        if (!_devices.TryGetValue(dev.Pci, out DmaDevice? known) || !ReferenceEquals(known, dev))
+        {
+            throw new ArgumentException($"{dev} was not obtained from this DMA API.", nameof(dev));
+        }
+    }
+
+    private IDmaOps OpsFor(PciFunction pci) =>
+        pci.HostBridge.Iommu == IommuMode.Translate && _iommuOps?.Invoke(pci) is IDmaOps ops ? ops : _direct;
+}

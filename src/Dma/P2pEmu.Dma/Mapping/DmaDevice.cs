@@ -1,0 +1,44 @@
+using System;
+using P2pEmu.Dma.P2pDma;
+using P2pEmu.Emulator.Pci;
+
+namespace P2pEmu.Dma.Mapping;
+
+/// <summary>
+/// A PCI device as the DMA API sees it: its <c>struct device</c>, its DMA mask, and the ops that make its
+/// DMA addresses (dma-direct or dma-iommu, from its host bridge's IOMMU mode).
+/// </summary>
+public sealed class DmaDevice
+{
+    private ulong _dmaMask = ulong.MaxValue;
+
+    internal DmaDevice(PciFunction pci, IDmaOps ops)
+    {
+        Pci = pci;
+        Device = Device.ForPci(pci);
+        Ops = ops;
+    }
+
+    public PciFunction Pci { get; }
+
+    /// <summary>The <c>struct device</c> P2PDMA looks at.</summary>
+    public Device Device { get; }
+
+    /// <summary><c>dma_set_mask</c>: the highest address the device can emit (default 64 bits).</summary>
+    public ulong DmaMask
+    {
+        get => _dmaMask;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 0xFFFF_FFFFUL, nameof(DmaMask));
+            _dmaMask = value;
+        }
+    }
+
+    /// <summary>True when the device's DMA goes through an IOMMU domain (dma-iommu).</summary>
+    public bool UsesIommu => Ops is not DmaDirectOps;
+
+    internal IDmaOps Ops { get; }
+
+    public override string ToString() => Pci.ToString();
+}
