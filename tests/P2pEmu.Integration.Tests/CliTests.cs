@@ -15,7 +15,8 @@ public sealed class CliTests
         Assert.Equal(Commands.ExitOk, exit);
         Assert.Equal(string.Empty, error);
         Assert.Contains("transfer scenario on default", output, System.StringComparison.Ordinal);
-        Assert.Matches(@"nvme0 +-> nic0 BAR2 +SwitchPeer \(PeerWindow at sw0.dp0\) +65536 B  ok", output);
+        Assert.Matches(@"nvme0 +-> nic0 BAR2 +BUS_ADDR +0x8004000000 +SwitchPeer \(PeerWindow at sw0.dp0\) +65536 B  ok", output);
+        Assert.Matches(@"nvme0 +-> host RAM +NONE +0xffff0000 +HostMemory", output);
         Assert.Contains("integrity ok", output, System.StringComparison.Ordinal);
         Assert.Equal(CliRunner.Run("run", "default").Output, output);
     }
@@ -31,8 +32,8 @@ public sealed class CliTests
         Assert.True(root.GetProperty("integrityOk").GetBoolean());
         Assert.Equal(4, root.GetProperty("transfers").GetArrayLength());
         System.Text.Json.JsonElement refused = root.GetProperty("transfers").EnumerateArray().First(t => t.GetProperty("target").GetString() == "ep1 BAR0");
-        Assert.Equal("UnsupportedRequest", refused.GetProperty("status").GetString());
-        Assert.Equal("NoRootComplexP2p", refused.GetProperty("reason").GetString());
+        Assert.Equal("NOT_SUPPORTED", refused.GetProperty("mapType").GetString());
+        Assert.Equal("KernelRefused", refused.GetProperty("status").GetString());
         Assert.Equal(0, refused.GetProperty("bytesTransferred").GetInt64());
     }
 

@@ -11,7 +11,7 @@ namespace P2pEmu.Integration.Tests;
 public sealed class TransferScenarioTests
 {
     [Fact]
-    public void Run_SwitchWithRedirect_ReportsTheRedirectingPortAndVerifiedBytes()
+    public void Run_SwitchWithRedirect_KernelGivesAnIova_WhichTheIommuSendsBackDownToThePeer()
     {
         using Machine.Machine machine = Machine.Machine.Load("switch-acs");
 
@@ -19,10 +19,16 @@ public sealed class TransferScenarioTests
 
         Assert.True(report.IntegrityOk);
         TransferCheck peer = Assert.Single(report.Transfers, t => t.Requester == "nvme0" && t.Target == "nic0 BAR2");
+        Assert.Equal("THRU_HOST_BRIDGE", peer.MapType);
+        PciBar bar = ((PciEndpoint)machine.Fabric["nic0"]).GetBar(2)!;
+        Assert.False(bar.Contains(peer.Address));
+        Assert.False(machine.Fabric.HostBridges[0].WindowContains(peer.Address));
         Assert.Equal("RootComplexPeer", peer.Path);
-        Assert.Equal("sw0.dp0", peer.RedirectedAt);
+        Assert.Equal("RootComplexHairpin", peer.Reason);
+        Assert.Null(peer.RedirectedAt);
         Assert.Equal(4096UL, peer.BytesTransferred);
         Assert.Equal(4 * 4096L, report.BytesCopied);
+        Assert.Equal(0L, machine.Iommus[0].Faults.TotalCount);
     }
 
     [Fact]
@@ -35,10 +41,14 @@ public sealed class TransferScenarioTests
         TransferReport report = TransferScenario.Run(machine, "shifted", bytesPerTransfer: 4096);
 
         Assert.False(report.IntegrityOk);
-        TransferCheck bad = Assert.Single(report.Transfers, t => t.Requester == "a" && t.Target == "b BAR0");
+        TransferCheck bad = Assert.Single(report.Transfers, t => t.Requester == "a" && t.Target == "host RAM");
         Assert.False(bad.IntegrityOk);
         Assert.StartsWith("first bad byte at offset 0:", bad.Mismatch, System.StringComparison.Ordinal);
-        Assert.Contains("RootComplexPeer", bad.Mismatch, System.StringComparison.Ordinal);
+        Assert.Contains("HostMemory", bad.Mismatch, System.StringComparison.Ordinal);
+        TransferCheck refused = Assert.Single(report.Transfers, t => t.Requester == "a" && t.Target == "b BAR0");
+        Assert.Equal("NOT_SUPPORTED", refused.MapType);
+        Assert.Equal("KernelRefused", refused.Status);
+        Assert.True(refused.IntegrityOk);
     }
 
     [Fact]
@@ -49,7 +59,7 @@ public sealed class TransferScenarioTests
         TransferReport report = TransferScenario.Run(machine, "two-root-ports", bytesPerTransfer: 4096);
 
         Assert.True(report.IntegrityOk);
-        Assert.Equal(2, report.Transfers.Count(t => t.Status == "UnsupportedRequest"));
+        Assert.Equal(2, report.Transfers.Count(t => t.Status == "KernelRefused" && t.MapType == "NOT_SUPPORTED"));
         Assert.Equal(2, report.Delivered);
     }
 

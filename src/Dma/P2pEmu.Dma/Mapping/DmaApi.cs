@@ -1,11 +1,13 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using P2pEmu.Dma.P2pDma;
 using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Pci;
 using P2pEmu.Emulator.Topology;
+using P2pEmu.Iommu.Hardware;
 
 namespace P2pEmu.Dma.Mapping;
 
@@ -24,8 +26,18 @@ public sealed class DmaApi
     private readonly DmaDirectOps _direct;
     private readonly Func<PciFunction, IDmaOps?>? _iommuOps;
 
+    /// <summary>A DMA API with dma-direct for every device (no IOMMU translates).</summary>
     public DmaApi(PcieFabric fabric, P2pDmaHost p2p)
-        : this(fabric, p2p, null)
+        : this(fabric, p2p, (Func<PciFunction, IDmaOps?>?)null)
+    {
+    }
+
+    /// <summary>
+    /// A DMA API over the machine's IOMMUs: devices behind a translating IOMMU map through their group's
+    /// default DMA domain (created and attached on first use); the others use dma-direct.
+    /// </summary>
+    public DmaApi(PcieFabric fabric, P2pDmaHost p2p, IEnumerable<IommuUnit> iommus)
+        : this(fabric, p2p, new IommuDefaultDomains(fabric, p2p, iommus ?? throw new ArgumentNullException(nameof(iommus))).OpsFor)
     {
     }
 

@@ -38,6 +38,9 @@ public sealed class DmaDevice
     /// <summary>True when the device's DMA goes through an IOMMU domain (dma-iommu).</summary>
     public bool UsesIommu => Ops is not DmaDirectOps;
 
+    /// <summary>The IOMMU domain the device's DMA addresses live in; null for dma-direct.</summary>
+    public P2pEmu.Iommu.Hardware.IommuDomain? IommuDomain => (Ops as IommuDmaOps)?.Domain;
+
     internal IDmaOps Ops { get; }
 
     public override string ToString() => Pci.ToString();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Linq;
 using System.Text;
 
 namespace P2pEmu.Machine.Scenarios;
@@ -16,12 +17,20 @@ public static class TransferReportText
         {
             string where = t.DecidedAt is null ? string.Empty : $" at {t.DecidedAt}";
             string redirect = t.RedirectedAt is null ? string.Empty : $", redirected by {t.RedirectedAt}";
-            string outcome = t.Status == "Delivered" ? $"{t.Path} ({t.Reason}{where}{redirect})" : $"{t.Status} ({t.Reason}{where}{redirect})";
-            text.Append(CultureInfo.InvariantCulture, $"  {t.Requester,-14} -> {t.Target,-18} {outcome,-64} {t.BytesTransferred,8} B  {(t.IntegrityOk ? "ok" : "INTEGRITY FAILURE: " + t.Mismatch)}");
+            string outcome = t.Status switch
+            {
+                "Delivered" => $"{t.Path} ({t.Reason}{where}{redirect})",
+                "KernelRefused" => "refused by the kernel: the device is not given an address",
+                "MappingFailed" => "dma_map_phys failed",
+                _ => $"{t.Status} ({t.Reason}{where}{redirect})",
+            };
+            string address = t.Address == 0 ? "-" : $"0x{t.Address:x}";
+            text.Append(CultureInfo.InvariantCulture, $"  {t.Requester,-14} -> {t.Target,-18} {t.MapType,-16} {address,-14} {outcome,-62} {t.BytesTransferred,8} B  {(t.IntegrityOk ? "ok" : "INTEGRITY FAILURE: " + t.Mismatch)}");
             text.AppendLine();
         }
 
-        text.Append(CultureInfo.InvariantCulture, $"{report.Delivered} delivered, {report.Transfers.Count - report.Delivered} refused by the fabric, {report.BytesCopied} bytes copied; integrity {(report.IntegrityOk ? "ok" : "FAILED")}");
+        int refusedByKernel = report.Transfers.Count(t => t.Status is "KernelRefused" or "MappingFailed");
+        text.Append(CultureInfo.InvariantCulture, $"{report.Delivered} delivered, {refusedByKernel} refused by the kernel, {report.Transfers.Count - report.Delivered - refusedByKernel} refused by the fabric, {report.BytesCopied} bytes copied; integrity {(report.IntegrityOk ? "ok" : "FAILED")}");
         text.AppendLine();
         return text.ToString();
     }

@@ -1,19 +1,24 @@
 using System;
 using System.Collections.Generic;
 using System.IO.Hashing;
+using P2pEmu.Dma.Mapping;
+using P2pEmu.Dma.P2pDma;
 using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Memory;
 using P2pEmu.Emulator.Pci;
 using P2pEmu.Emulator.Topology;
+using P2pEmu.Machine.Reports;
 
 namespace P2pEmu.Machine.Scenarios;
 
 /// <summary>
 /// The default scenario: every endpoint function writes seeded random data to host RAM and to every other
-/// function's memory BAR, by bus address, as a device would. Each transfer is routed by the fabric and
-/// checked end to end with XxHash3: delivered bytes must equal what was sent (else the first bad offset
-/// is reported), and a refused transaction must leave its target untouched.
+/// function's memory BAR, with the DMA address the kernel would give it: a BUS_ADDR peer's bus address, or
+/// for host RAM and THRU_HOST_BRIDGE peers a <c>dma_map_phys</c> mapping (an IOVA when the IOMMU translates);
+/// the kernel refuses NOT_SUPPORTED pairs. Each transfer is routed by the fabric and checked end to end with
+/// XxHash3: delivered bytes must equal what was sent (else the first bad offset is reported), and a refused
+/// transfer must leave its target untouched.
 /// </summary>
 public static class TransferScenario
 {
@@ -46,7 +51,7 @@ public static class TransferScenario
             if (ramOffset + (ulong)bytesPerTransfer <= fabric.Ram.SizeBytes)
             {
                 random.NextBytes(data);
-                checks.Add(Transfer(fabric, port, "host RAM", fabric.Ram.Region, ramOffset, fabric.RamBusAddress(ramOffset), data));
+                checks.Add(Transfer(machine, port, "host RAM", null, fabric.Ram.Region, ramOffset, fabric.RamBusAddress(ramOffset), data));
             }
 
             foreach (PciBar bar in targets)
@@ -58,7 +63,7 @@ public static class TransferScenario
 
                 int length = (int)Math.Min((ulong)bytesPerTransfer, bar.SizeBytes);
                 random.NextBytes(data);
-                checks.Add(Transfer(fabric, port, $"{bar.Owner.Name} BAR{bar.Index}", bar.Memory!, 0, bar.Address, data.AsSpan(0, length)));
+                checks.Add(Transfer(machine, port, $"{bar.Owner.Name} BAR{bar.Index}", bar, bar.Memory!, 0, bar.Address, data.AsSpan(0, length)));
             }
         }
 
@@ -76,11 +81,37 @@ public static class TransferScenario
         }
     }
 
-    private static TransferCheck Transfer(PcieFabric fabric, DmaPort port, string targetName, BarRegion memory, ulong offset, ulong address, ReadOnlySpan<byte> data)
+    private static TransferCheck Transfer(Machine machine, DmaPort port, string targetName, PciBar? bar, BarRegion memory, ulong offset, ulong busAddress, ReadOnlySpan<byte> data)
     {
+        PcieFabric fabric = machine.Fabric;
+        DmaDevice dev = machine.Dma.GetDevice(port.Owner);
+        PciP2pdmaMapType mapType = bar is null ? PciP2pdmaMapType.None : machine.P2pDma.Explain(bar.Owner, port.Owner).MapType;
+        string mapName = P2pMatrix.MapTypeName(mapType);
+        if (mapType == PciP2pdmaMapType.NotSupported)
+        {
+            return new TransferCheck(port.Owner.Name, targetName, mapName, 0, "KernelRefused", "None", "NotSupported", null, null, 0, true, null);
+        }
+
+        DmaAddress address = new(busAddress);
+        bool mapped = mapType != PciP2pdmaMapType.BusAddr;
+        if (mapped)
+        {
+            DmaAttrs attrs = bar is null ? DmaAttrs.None : DmaAttrs.Mmio;
+            address = machine.Dma.DmaMapPhys(dev, new PhysAddress(busAddress), (ulong)data.Length, DmaDirection.FromDevice, attrs);
+            if (DmaApi.IsMappingError(address))
+            {
+                return new TransferCheck(port.Owner.Name, targetName, mapName, 0, "MappingFailed", "None", "None", null, null, 0, true, null);
+            }
+        }
+
         ulong before = XxHash3.HashToUInt64(memory.GetSpan(offset, data.Length));
-        DmaResult result = port.Write(new DmaAddress(address), data);
-        RouteResult route = result.IsSuccess ? fabric.Route(port.Owner, new DmaAddress(address), AccessKind.Write) : result.Failure;
+        DmaResult result = port.Write(address, data);
+        RouteResult route = result.IsSuccess ? fabric.Route(port.Owner, address, AccessKind.Write) : result.Failure;
+        if (mapped)
+        {
+            machine.Dma.DmaUnmapPhys(dev, address, (ulong)data.Length, DmaDirection.FromDevice);
+        }
+
         ReadOnlySpan<byte> landed = memory.GetSpan(offset, data.Length);
         string? mismatch = null;
         if (result.IsSuccess && XxHash3.HashToUInt64(landed) != XxHash3.HashToUInt64(data))
@@ -96,7 +127,8 @@ public static class TransferScenario
         return new TransferCheck(
             port.Owner.Name,
             targetName,
-            address,
+            mapName,
+            address.Value,
             route.Status.ToString(),
             route.Path.ToString(),
             route.Reason.ToString(),

@@ -1,0 +1,518 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.Diagnostics.Tracing;
+using System.Threading;
+using P2pEmu.Emulator.Addressing;
+using P2pEmu.Emulator.Fabric;
+using P2pEmu.Emulator.Host;
+using IovaAddress = P2pEmu.Emulator.Addressing.Iova;
+
+namespace P2pEmu.Iommu.Hardware;
+
+/// <summary>
+/// An IOMMU paging domain (Linux <c>struct iommu_domain</c> of type UNMANAGED/DMA): a tree of
+/// <see cref="PageTableGeometry"/> page tables in emulated host RAM, in the <see cref="PageTableEntry"/> format,
+/// that the IOMMU walks for every requester attached to the domain. The host API maps and unmaps IOVA ranges the way
+/// Linux's <c>iommu_map</c>/<c>iommu_unmap</c> do, and ends each change with the IOTLB invalidation it needs.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Page-table pages come from a <see cref="HostPageAllocator"/>; a table that becomes empty on unmap is freed
+/// (after the IOTLB invalidation), as Intel's driver frees page-table levels. The host reads and writes entries
+/// through the root complex (<see cref="PcieFabric.TryHostRead"/>/<see cref="PcieFabric.TryHostWrite"/>) with
+/// single 8-byte accesses, so a walker on another thread sees each entry either before or after a change.
+/// </para>
+/// <para>
+/// Thread safety: <see cref="Map"/>, <see cref="Unmap"/> and <see cref="Dispose"/> serialize on the domain's
+/// lock; the hardware walks concurrently without it. As in Linux, a caller must not unmap a range while a device
+/// may still DMA to it: a freed table page could be reused before such a walk finishes.
+/// </para>
+/// </remarks>
+public sealed class IommuDomain : IDisposable
+{
+    private static int s_nextId;
+
+    private readonly PcieFabric _fabric;
+    private readonly HostPageAllocator _pages;
+    private readonly PageTableWalker _walker;
+    private readonly Lock _lock = new();
+
+    // Every table page of this domain (the root included) with its number of present entries.
+    private readonly Dictionary<ulong, int> _tables = new();
+
+    // IOMMUs this domain is attached to, with how many requester IDs on each.
+    private readonly Dictionary<IommuUnit, int> _attachments = new();
+
+    // Table pages emptied by the current operation, freed once the IOTLB no longer refers to anything below them.
+    private readonly List<ulong> _emptied = new();
+    private ulong _mappedBytes;
+    private bool _disposed;
+
+    private IommuDomain(PcieFabric fabric, HostPageAllocator pages, ulong root)
+    {
+        _fabric = fabric;
+        _pages = pages;
+        _walker = new PageTableWalker(fabric);
+        Id = Interlocked.Increment(ref s_nextId);
+        RootTable = new BusAddress(root);
+        _tables.Add(root, 0);
+    }
+
+    /// <summary>The domain's number, unique in the process (the IOTLB's tag, VT-d's domain id); never 0.</summary>
+    public int Id { get; }
+
+    /// <summary>Bus address of the level-4 (root) table.</summary>
+    public BusAddress RootTable { get; }
+
+    /// <summary>The fabric whose RAM holds the page tables.</summary>
+    public PcieFabric Fabric => _fabric;
+
+    /// <summary>Bytes currently mapped.</summary>
+    public ulong MappedBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _mappedBytes;
+            }
+        }
+    }
+
+    /// <summary>Page-table pages the domain holds, the root included.</summary>
+    public int PageTableCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _tables.Count;
+            }
+        }
+    }
+
+    /// <summary>True while some requester ID on some IOMMU is attached.</summary>
+    public bool IsAttached
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _attachments.Count != 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Maps [<paramref name="iova"/>, + <paramref name="sizeBytes"/>) to [<paramref name="target"/>, + <paramref name="sizeBytes"/>)
+    /// as Linux <c>iommu_map</c> does: each step uses the largest page size of <see cref="PageTableGeometry.PageSizeBitmap"/>
+    /// that fits the remaining size and to which both addresses are aligned (<c>iommu_pgsize</c>).
+    /// </summary>
+    /// <param name="target">The bus address the device reaches: host RAM or a peer BAR.</param>
+    /// <returns>
+    /// <see cref="Errno.None"/>; <see cref="Errno.EINVAL"/> when an address or the size is not 4 KiB aligned, the
+    /// permission is empty, or the target is beyond 52 bits; <see cref="Errno.EFAULT"/> when the range ends beyond
+    /// the 48-bit aperture (Intel's "iommu width is not sufficient"); <see cref="Errno.EEXIST"/> when part of the range
+    /// is mapped already; <see cref="Errno.ENOMEM"/> when no page is left for a table. On an error nothing stays
+    /// mapped: what this call mapped is unmapped again, as <c>iommu_map</c> does.
+    /// </returns>
+    /// <exception cref="ObjectDisposedException">The domain was disposed.</exception>
+    public Errno Map(IovaAddress iova, BusAddress target, ulong sizeBytes, IommuProt prot)
+    {
+        ulong va = iova.Value;
+        ulong pa = target.Value;
+        if (((va | pa | sizeBytes) & PageTableGeometry.PageMask) != 0 || (prot & IommuProt.ReadWrite) == 0 || (prot & ~IommuProt.ReadWrite) != 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (sizeBytes == 0)
+        {
+            return Errno.None;
+        }
+
+        if (va > PageTableGeometry.MaxIova || sizeBytes - 1 > PageTableGeometry.MaxIova - va)
+        {
+            return Errno.EFAULT;
+        }
+
+        if (pa > PageTableEntry.MaxAddress || sizeBytes - 1 > PageTableEntry.MaxAddress - pa)
+        {
+            return Errno.EINVAL;
+        }
+
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ulong done = 0;
+            Errno error = Errno.None;
+            while (done < sizeBytes)
+            {
+                int level = LeafLevelFor(va + done, pa + done, sizeBytes - done);
+                error = MapOne(va + done, pa + done, level, prot);
+                if (error != Errno.None)
+                {
+                    break;
+                }
+
+                done += PageTableGeometry.LevelSize(level);
+                _mappedBytes += PageTableGeometry.LevelSize(level);
+            }
+
+            if (error != Errno.None)
+            {
+                UnmapLocked(va, done, out ulong first, out ulong end);
+                InvalidateLocked(first, end);
+                FreeEmptied();
+                return error;
+            }
+
+            // Nothing present was overwritten, so no IOTLB entry can be stale; the invalidation keeps the rule that
+            // every change ends with one (VT-d with caching mode requires it after a map as well).
+            InvalidateLocked(va, va + sizeBytes);
+        }
+
+        IommuEventSource log = IommuEventSource.Log;
+        if (log.IsEnabled(EventLevel.Informational, IommuEventSource.Keywords.Mappings))
+        {
+            log.Mapped(Id, (long)va, (long)sizeBytes);
+        }
+
+        return Errno.None;
+    }
+
+    /// <summary>
+    /// Unmaps from <paramref name="iova"/> as Linux <c>iommu_unmap</c> does, stopping at the first IOVA that is not
+    /// mapped. A leaf larger than what is asked for is unmapped whole (Intel's driver does the same), so the result
+    /// can exceed <paramref name="sizeBytes"/>. Ends with an IOTLB invalidation of everything unmapped.
+    /// </summary>
+    /// <returns>Bytes unmapped; 0 when <paramref name="iova"/> or <paramref name="sizeBytes"/> is not 4 KiB aligned or nothing was mapped there.</returns>
+    /// <exception cref="ObjectDisposedException">The domain was disposed.</exception>
+    public ulong Unmap(IovaAddress iova, ulong sizeBytes)
+    {
+        ulong va = iova.Value;
+        if (((va | sizeBytes) & PageTableGeometry.PageMask) != 0 || sizeBytes == 0 || va > PageTableGeometry.MaxIova)
+        {
+            return 0;
+        }
+
+        ulong unmapped;
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            unmapped = UnmapLocked(va, sizeBytes, out ulong first, out ulong end);
+            if (unmapped != 0)
+            {
+                InvalidateLocked(first, end);
+            }
+
+            FreeEmptied();
+        }
+
+        IommuEventSource log = IommuEventSource.Log;
+        if (log.IsEnabled(EventLevel.Informational, IommuEventSource.Keywords.Mappings))
+        {
+            log.Unmapped(Id, (long)va, (long)unmapped);
+        }
+
+        return unmapped;
+    }
+
+    /// <summary>
+    /// Linux <c>iommu_iova_to_phys</c>: a host-side walk of the tables (no IOTLB, no fault record, permissions ignored).
+    /// </summary>
+    /// <returns>True with the bus address <paramref name="iova"/> maps to and the mapping's permissions.</returns>
+    /// <exception cref="ObjectDisposedException">The domain was disposed.</exception>
+    public bool TryIovaToPhys(IovaAddress iova, out BusAddress address, out IommuProt prot)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+        }
+
+        if (_walker.TryWalk(RootTable, iova, IommuProt.None, out PageWalkResult walk))
+        {
+            address = walk.Translate(iova);
+            prot = walk.Permissions;
+            return true;
+        }
+
+        address = default;
+        prot = IommuProt.None;
+        return false;
+    }
+
+    /// <summary>Linux <c>iommu_iova_to_phys</c>: the bus address <paramref name="iova"/> maps to, or 0 when it is not mapped.</summary>
+    /// <exception cref="ObjectDisposedException">The domain was disposed.</exception>
+    public ulong IovaToPhys(IovaAddress iova) => TryIovaToPhys(iova, out BusAddress address, out _) ? address.Value : 0;
+
+    /// <summary>Frees every page-table page. The domain must be detached from every requester first.</summary>
+    /// <exception cref="InvalidOperationException">A requester is still attached.</exception>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            if (_attachments.Count != 0)
+            {
+                throw new InvalidOperationException($"IOMMU domain {Id} is still attached to a device; detach it before disposing.");
+            }
+
+            _disposed = true;
+            foreach (ulong table in _tables.Keys)
+            {
+                _pages.FreePage(table);
+            }
+
+            _tables.Clear();
+            _mappedBytes = 0;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"IOMMU domain {Id} (root {RootTable})";
+
+    /// <summary>Allocates an empty domain whose root table is a fresh page of <paramref name="pages"/>.</summary>
+    internal static Result<IommuDomain> Allocate(PcieFabric fabric, HostPageAllocator pages)
+    {
+        Result<ulong> root = pages.AllocPage();
+        if (!root.IsSuccess)
+        {
+            return root.Error;
+        }
+
+#pragma warning disable CA2000 // Ownership passes to the caller through the result.
+        return Result.Ok(new IommuDomain(fabric, pages, root.Value));
+#pragma warning restore CA2000
+    }
+
+    /// <summary>Records one more requester ID on <paramref name="unit"/> using this domain.</summary>
+    internal void AddAttachment(IommuUnit unit)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _attachments[unit] = _attachments.GetValueOrDefault(unit) + 1;
+        }
+    }
+
+    /// <summary>Records one requester ID fewer on <paramref name="unit"/>; true when it was the last one there.</summary>
+    internal bool RemoveAttachment(IommuUnit unit)
+    {
+        lock (_lock)
+        {
+            int count = _attachments[unit] - 1;
+            if (count == 0)
+            {
+                _attachments.Remove(unit);
+                return true;
+            }
+
+            _attachments[unit] = count;
+            return false;
+        }
+    }
+
+    /// <summary>The level of the leaf for the next step: the largest page that fits and both addresses are aligned to.</summary>
+    private static int LeafLevelFor(ulong va, ulong pa, ulong remaining)
+    {
+        for (int level = PageTableGeometry.MaxLeafLevel; level > 1; level--)
+        {
+            ulong size = PageTableGeometry.LevelSize(level);
+            if (size <= remaining && ((va | pa) & (size - 1)) == 0)
+            {
+                return level;
+            }
+        }
+
+        return 1;
+    }
+
+    private static ulong EntryAddress(ulong table, ulong va, int level) =>
+        table + (PageTableGeometry.EntryIndex(va, level) * PageTableGeometry.EntryBytes);
+
+    /// <summary>Maps one leaf at <paramref name="leafLevel"/>, creating tables on the way. Caller holds the lock.</summary>
+    private Errno MapOne(ulong va, ulong pa, int leafLevel, IommuProt prot)
+    {
+        Span<ulong> path = stackalloc ulong[PageTableGeometry.Levels + 1];
+        ulong table = RootTable.Value;
+        for (int level = PageTableGeometry.Levels; level > leafLevel; level--)
+        {
+            path[level] = table;
+            ulong entryAddress = EntryAddress(table, va, level);
+            PageTableEntry pte = ReadEntry(entryAddress);
+            if (!pte.IsPresent)
+            {
+                Result<ulong> page = _pages.AllocPage();
+                if (!page.IsSuccess)
+                {
+                    Prune(path, level, va);
+                    return page.Error;
+                }
+
+                _tables.Add(page.Value, 0);
+                WriteEntry(entryAddress, PageTableEntry.Table(page.Value));
+                _tables[table]++;
+                table = page.Value;
+            }
+            else if (pte.IsLargePage)
+            {
+                Prune(path, level, va);
+                return Errno.EEXIST;
+            }
+            else
+            {
+                table = pte.Address;
+            }
+        }
+
+        path[leafLevel] = table;
+        ulong leafAddress = EntryAddress(table, va, leafLevel);
+        if (ReadEntry(leafAddress).IsPresent)
+        {
+            Prune(path, leafLevel, va);
+            return Errno.EEXIST;
+        }
+
+        WriteEntry(leafAddress, PageTableEntry.Leaf(pa, prot, leafLevel));
+        _tables[table]++;
+        return Errno.None;
+    }
+
+    /// <summary>
+    /// Clears leaves from <paramref name="va"/> on, <paramref name="sizeBytes"/> worth, stopping at a hole.
+    /// Caller holds the lock, then invalidates [<paramref name="first"/>, <paramref name="end"/>) and frees the emptied tables.
+    /// </summary>
+    private ulong UnmapLocked(ulong va, ulong sizeBytes, out ulong first, out ulong end)
+    {
+        Span<ulong> path = stackalloc ulong[PageTableGeometry.Levels + 1];
+        ulong unmapped = 0;
+        first = ulong.MaxValue;
+        end = 0;
+        ulong cursor = va;
+        ulong remaining = sizeBytes;
+        while (remaining > 0)
+        {
+            ulong table = RootTable.Value;
+            int leafLevel = 0;
+            ulong leafAddress = 0;
+            for (int level = PageTableGeometry.Levels; level >= 1; level--)
+            {
+                path[level] = table;
+                ulong entryAddress = EntryAddress(table, cursor, level);
+                PageTableEntry pte = ReadEntry(entryAddress);
+                if (!pte.IsPresent)
+                {
+                    break;
+                }
+
+                if (pte.IsLeafAt(level))
+                {
+                    leafLevel = level;
+                    leafAddress = entryAddress;
+                    break;
+                }
+
+                table = pte.Address;
+            }
+
+            if (leafLevel == 0)
+            {
+                break;
+            }
+
+            WriteEntry(leafAddress, default);
+            _tables[table]--;
+            Prune(path, leafLevel, cursor);
+
+            ulong leafSize = PageTableGeometry.LevelSize(leafLevel);
+            ulong leafStart = cursor & ~(leafSize - 1);
+            ulong next = leafStart + leafSize;
+            unmapped += leafSize;
+            first = Math.Min(first, leafStart);
+            end = Math.Max(end, next);
+            ulong consumed = next - cursor;
+            if (consumed >= remaining)
+            {
+                break;
+            }
+
+            remaining -= consumed;
+            cursor = next;
+        }
+
+        _mappedBytes -= unmapped;
+        return unmapped;
+    }
+
+    /// <summary>
+    /// Walks up from the table at <paramref name="level"/> on <paramref name="path"/>: each empty table below the root is
+    /// unhooked from its parent and queued for freeing. Caller holds the lock.
+    /// </summary>
+    private void Prune(Span<ulong> path, int level, ulong va)
+    {
+        for (; level < PageTableGeometry.Levels; level++)
+        {
+            ulong table = path[level];
+            if (_tables[table] != 0)
+            {
+                return;
+            }
+
+            ulong parent = path[level + 1];
+            WriteEntry(EntryAddress(parent, va, level + 1), default);
+            _tables[parent]--;
+            _tables.Remove(table);
+            _emptied.Add(table);
+        }
+    }
+
+    private void InvalidateLocked(ulong first, ulong end)
+    {
+        if (end <= first)
+        {
+            return;
+        }
+
+        foreach (IommuUnit unit in _attachments.Keys)
+        {
+            unit.IoTlb.InvalidateRange(Id, new IovaAddress(first), end - first);
+        }
+    }
+
+    private void FreeEmptied()
+    {
+        foreach (ulong table in _emptied)
+        {
+            _pages.FreePage(table);
+        }
+
+        _emptied.Clear();
+    }
+
+    private PageTableEntry ReadEntry(ulong address)
+    {
+        Span<byte> raw = stackalloc byte[PageTableGeometry.EntryBytes];
+        if (!_fabric.TryHostRead(address, raw))
+        {
+            throw new InvalidOperationException($"IOMMU domain {Id}: the page table at 0x{address:x} is no longer host memory.");
+        }
+
+        return new PageTableEntry(BinaryPrimitives.ReadUInt64LittleEndian(raw));
+    }
+
+    private void WriteEntry(ulong address, PageTableEntry entry)
+    {
+        Span<byte> raw = stackalloc byte[PageTableGeometry.EntryBytes];
+        BinaryPrimitives.WriteUInt64LittleEndian(raw, entry.Value);
+        if (!_fabric.TryHostWrite(address, raw))
+        {
+            throw new InvalidOperationException($"IOMMU domain {Id}: the page table at 0x{address:x} is no longer host memory.");
+        }
+    }
+}

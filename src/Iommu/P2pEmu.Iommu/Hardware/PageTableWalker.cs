@@ -1,0 +1,95 @@
+using System;
+using System.Buffers.Binary;
+using P2pEmu.Emulator.Addressing;
+using P2pEmu.Emulator.Fabric;
+using IovaAddress = P2pEmu.Emulator.Addressing.Iova;
+
+namespace P2pEmu.Iommu.Hardware;
+
+/// <summary>
+/// The IOMMU's page-table walker: one loop from the root table down, reading each entry over the bus from the
+/// root complex (<see cref="PcieFabric.TryHostRead"/>), so page tables may live in host RAM or in a BAR and an
+/// entry that nothing claims is a fault, as on real hardware (STYLE R8).
+/// </summary>
+/// <remarks>The walker keeps no state and caches nothing (the IOTLB is separate); it may run on any thread.</remarks>
+public sealed class PageTableWalker
+{
+    private readonly PcieFabric _fabric;
+
+    /// <summary>Creates a walker that reads page tables through <paramref name="fabric"/>'s root complex.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="fabric"/> is null.</exception>
+    public PageTableWalker(PcieFabric fabric)
+    {
+        ArgumentNullException.ThrowIfNull(fabric);
+        _fabric = fabric;
+    }
+
+    /// <summary>Walks the tables rooted at <paramref name="rootTable"/> for <paramref name="iova"/>.</summary>
+    /// <param name="required">The access to allow (<see cref="IommuProt.None"/> for a host-side lookup that ignores permissions).</param>
+    /// <returns>True with the leaf; false with the fault reason and level. Allocates nothing.</returns>
+    public bool TryWalk(BusAddress rootTable, IovaAddress iova, IommuProt required, out PageWalkResult result)
+    {
+        ulong va = iova.Value;
+        if (va > PageTableGeometry.MaxIova)
+        {
+            result = new PageWalkResult { Fault = IommuFaultReason.AddressTooLarge, Level = 0 };
+            return false;
+        }
+
+        Span<byte> raw = stackalloc byte[PageTableGeometry.EntryBytes];
+        ulong table = rootTable.Value;
+        IommuProt allowed = IommuProt.ReadWrite;
+        for (int level = PageTableGeometry.Levels; level >= 1; level--)
+        {
+            ulong entryAddress = table + (PageTableGeometry.EntryIndex(va, level) * PageTableGeometry.EntryBytes);
+            if (!_fabric.TryHostRead(entryAddress, raw))
+            {
+                return Fail(IommuFaultReason.PageTableUnreadable, level, out result);
+            }
+
+            var pte = new PageTableEntry(BinaryPrimitives.ReadUInt64LittleEndian(raw));
+            if (!pte.IsPresent)
+            {
+                return Fail(IommuFaultReason.NotPresent, level, out result);
+            }
+
+            if (!pte.HasValidFormatAt(level))
+            {
+                return Fail(IommuFaultReason.ReservedBitsSet, level, out result);
+            }
+
+            IommuProt above = allowed;
+            allowed &= pte.Permissions;
+            if ((required & ~allowed) != 0)
+            {
+                return Fail(IommuFaultReason.PermissionDenied, level, out result);
+            }
+
+            if (pte.IsLeafAt(level))
+            {
+                ulong pageMask = PageTableGeometry.LevelSize(level) - 1;
+                result = new PageWalkResult
+                {
+                    Level = level,
+                    PageAddress = new BusAddress(pte.Address),
+                    PageIova = new IovaAddress(va & ~pageMask),
+                    Permissions = allowed,
+                    TablePermissions = above,
+                    LeafTable = new BusAddress(table),
+                };
+                return true;
+            }
+
+            table = pte.Address;
+        }
+
+        // Unreachable: level 1 entries are always leaves.
+        return Fail(IommuFaultReason.ReservedBitsSet, 1, out result);
+    }
+
+    private static bool Fail(IommuFaultReason reason, int level, out PageWalkResult result)
+    {
+        result = new PageWalkResult { Fault = reason, Level = level };
+        return false;
+    }
+}

@@ -1,0 +1,225 @@
+using System;
+using System.Collections.Generic;
+using P2pEmu.Emulator.Addressing;
+using P2pEmu.Emulator.Host;
+using P2pEmu.Emulator.Topology;
+using P2pEmu.Iommu.Hardware;
+using Xunit;
+using IovaAddress = P2pEmu.Emulator.Addressing.Iova;
+
+namespace P2pEmu.Iommu.Tests.Hardware;
+
+/// <summary>The host API of a domain: Linux <c>iommu_map</c>/<c>iommu_unmap</c>/<c>iommu_iova_to_phys</c>.</summary>
+public sealed class IommuDomainTests
+{
+    private const ulong KiB4 = 4096;
+    private const ulong MiB2 = 2UL << 20;
+    private const ulong GiB1 = 1UL << 30;
+
+    private static int LeafLevel(IommuMachine m, IommuDomain domain, ulong iova)
+    {
+        Assert.True(new PageTableWalker(m.Fabric).TryWalk(domain.RootTable, new IovaAddress(iova), IommuProt.None, out PageWalkResult walk), $"0x{iova:x} not mapped");
+        return walk.Level;
+    }
+
+    [Fact]
+    public void Map_PicksTheLargestPageThatFitsSizeAndAlignment_LikeIommuPgsize()
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.NewDomain();
+        const ulong Start = MiB2 - KiB4;
+
+        Assert.Equal(Errno.None, domain.Map(new IovaAddress(Start), new BusAddress(Start), MiB2 + (2 * KiB4), IommuProt.ReadWrite));
+
+        Assert.Equal(1, LeafLevel(m, domain, Start));
+        Assert.Equal(2, LeafLevel(m, domain, MiB2));
+        Assert.Equal(2, LeafLevel(m, domain, (2 * MiB2) - 1));
+        Assert.Equal(1, LeafLevel(m, domain, 2 * MiB2));
+        Assert.Equal(0UL, domain.IovaToPhys(new IovaAddress((2 * MiB2) + KiB4)));
+        Assert.Equal(MiB2 + (2 * KiB4), domain.MappedBytes);
+    }
+
+    [Fact]
+    public void Map_DifferentlyAlignedTarget_FallsBackToSmallPages()
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.NewDomain();
+
+        Assert.Equal(Errno.None, domain.Map(new IovaAddress(GiB1), new BusAddress(MiB2 + KiB4), MiB2, IommuProt.Read));
+
+        Assert.Equal(1, LeafLevel(m, domain, GiB1));
+        Assert.Equal(1, LeafLevel(m, domain, GiB1 + MiB2 - 1));
+        Assert.Equal((2 * MiB2) + KiB4 - 1, domain.IovaToPhys(new IovaAddress(GiB1 + MiB2 - 1)));
+        Assert.True(domain.TryIovaToPhys(new IovaAddress(GiB1 + 5), out BusAddress address, out IommuProt prot));
+        Assert.Equal(new BusAddress(MiB2 + KiB4 + 5), address);
+        Assert.Equal(IommuProt.Read, prot);
+    }
+
+    [Theory]
+    [InlineData(0x1001UL, 0x2000UL, 0x1000UL, IommuProt.ReadWrite)]
+    [InlineData(0x1000UL, 0x2001UL, 0x1000UL, IommuProt.ReadWrite)]
+    [InlineData(0x1000UL, 0x2000UL, 0x1800UL, IommuProt.ReadWrite)]
+    [InlineData(0x1000UL, 0x2000UL, 0x1000UL, IommuProt.None)]
+    [InlineData(0x1000UL, 0x0010_0000_0000_0000UL, 0x1000UL, IommuProt.Read)]
+    public void Map_BadArguments_IsEinval_AndMapsNothing(ulong iova, ulong target, ulong size, IommuProt prot)
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.NewDomain();
+
+        Assert.Equal(Errno.EINVAL, domain.Map(new IovaAddress(iova), new BusAddress(target), size, prot));
+
+        Assert.Equal(0UL, domain.MappedBytes);
+        Assert.Equal(1, domain.PageTableCount);
+    }
+
+    [Theory]
+    [InlineData(1UL << 48)]
+    [InlineData((1UL << 48) - 0x1000)]
+    public void Map_BeyondThe48BitAperture_IsEfault(ulong iova)
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.NewDomain();
+
+        Assert.Equal(Errno.EFAULT, domain.Map(new IovaAddress(iova), new BusAddress(0x1000), 0x2000, IommuProt.Read));
+        Assert.Equal(1, domain.PageTableCount);
+    }
+
+    [Fact]
+    public void Map_ZeroBytes_SucceedsAndMapsNothing()
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.NewDomain();
+
+        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x1000), new BusAddress(0x1000), 0, IommuProt.Read));
+        Assert.Equal(1, domain.PageTableCount);
+    }
+
+    [Fact]
+    public void Map_OverlappingAnExistingMapping_IsEexist_AndRollsBackWhatItMapped()
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.NewDomain();
+        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x10_3000), new BusAddress(0x9000), 2 * KiB4, IommuProt.ReadWrite));
+
+        Assert.Equal(Errno.EEXIST, domain.Map(new IovaAddress(0x10_0000), new BusAddress(0x20_0000), 4 * KiB4, IommuProt.ReadWrite));
+
+        Assert.Equal(0UL, domain.IovaToPhys(new IovaAddress(0x10_0000)));
+        Assert.Equal(0UL, domain.IovaToPhys(new IovaAddress(0x10_2000)));
+        Assert.Equal(0x9000UL, domain.IovaToPhys(new IovaAddress(0x10_3000)));
+        Assert.Equal(2 * KiB4, domain.MappedBytes);
+    }
+
+    [Fact]
+    public void Map_LargePageOverSmallMappings_AndSmallPageInsideLargeOne_AreEexist()
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.NewDomain();
+        Assert.Equal(Errno.None, domain.Map(new IovaAddress(MiB2 + KiB4), new BusAddress(0x9000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new IovaAddress(4 * MiB2), new BusAddress(MiB2), MiB2, IommuProt.ReadWrite));
+
+        Assert.Equal(Errno.EEXIST, domain.Map(new IovaAddress(MiB2), new BusAddress(MiB2), MiB2, IommuProt.ReadWrite));
+        Assert.Equal(Errno.EEXIST, domain.Map(new IovaAddress((4 * MiB2) + KiB4), new BusAddress(0x9000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(2, LeafLevel(m, domain, 4 * MiB2));
+    }
+
+    [Fact]
+    public void Map_WhenPageTablePagesRunOut_IsEnomem_AndLeavesNoTablesBehind()
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.NewDomain();
+        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x1000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
+        var hoard = new List<ulong>();
+        while (m.Pages.AllocPage() is { IsSuccess: true } page)
+        {
+            hoard.Add(page.Value);
+        }
+
+        m.Pages.FreePage(hoard[^1]);
+
+        // One free page: the level-3 table fits, the level-2 table does not.
+        Assert.Equal(Errno.ENOMEM, domain.Map(new IovaAddress(0x100_0000_0000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(4, domain.PageTableCount);
+        Assert.Equal(1, m.Pages.FreePageCount);
+        Assert.Equal(KiB4, domain.MappedBytes);
+    }
+
+    [Fact]
+    public void Unmap_ReturnsBytes_StopsAtAHole_AndFreesEmptyTables()
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.NewDomain();
+        long freeBefore = m.Pages.FreePageCount;
+        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x10_0000), new BusAddress(0x1_0000), 3 * KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x10_4000), new BusAddress(0x2_0000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(4, domain.PageTableCount);
+
+        Assert.Equal(3 * KiB4, domain.Unmap(new IovaAddress(0x10_0000), 5 * KiB4));
+        Assert.Equal(0x2_0000UL, domain.IovaToPhys(new IovaAddress(0x10_4000)));
+        Assert.Equal(4, domain.PageTableCount);
+
+        Assert.Equal(KiB4, domain.Unmap(new IovaAddress(0x10_4000), KiB4));
+        Assert.Equal(1, domain.PageTableCount);
+        Assert.Equal(freeBefore, m.Pages.FreePageCount);
+        Assert.Equal(0UL, domain.MappedBytes);
+        Assert.Equal(0UL, domain.Unmap(new IovaAddress(0x10_4000), KiB4));
+    }
+
+    [Fact]
+    public void Unmap_PartOfALargePage_UnmapsTheWholePage_LikeIntel()
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.NewDomain();
+        Assert.Equal(Errno.None, domain.Map(new IovaAddress(MiB2), new BusAddress(MiB2), MiB2, IommuProt.ReadWrite));
+
+        Assert.Equal(MiB2, domain.Unmap(new IovaAddress(MiB2 + KiB4), KiB4));
+
+        Assert.Equal(0UL, domain.IovaToPhys(new IovaAddress(MiB2)));
+        Assert.Equal(1, domain.PageTableCount);
+    }
+
+    [Theory]
+    [InlineData(0x1800UL, 0x1000UL)]
+    [InlineData(0x1000UL, 0x800UL)]
+    [InlineData(0x1000UL, 0UL)]
+    public void Unmap_MisalignedOrEmpty_UnmapsNothing(ulong iova, ulong size)
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.NewDomain();
+        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x1000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
+
+        Assert.Equal(0UL, domain.Unmap(new IovaAddress(iova), size));
+        Assert.Equal(0x1000UL, domain.IovaToPhys(new IovaAddress(0x1000)));
+    }
+
+    [Fact]
+    public void Dispose_WhileAttached_Throws_AfterDetach_FreesEveryTablePage()
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        long freeBefore = m.Pages.FreePageCount;
+        IommuDomain domain = m.DomainFor("a");
+        Assert.Equal(Errno.None, domain.Map(new IovaAddress(GiB1), new BusAddress(0x1000), 8 * KiB4, IommuProt.ReadWrite));
+
+        Assert.Throws<InvalidOperationException>(domain.Dispose);
+        m.Unit.Detach(m["a"]);
+        domain.Dispose();
+
+        Assert.Equal(freeBefore, m.Pages.FreePageCount);
+        Assert.Throws<ObjectDisposedException>(() => domain.Map(new IovaAddress(0), new BusAddress(0x1000), KiB4, IommuProt.Read));
+        Assert.Throws<ObjectDisposedException>(() => m.Unit.Attach(m["a"], domain));
+    }
+
+    [Fact]
+    public void Map_IntoAttachedDomain_InvalidatesTheIotlbOfEveryIommuItIsAttachedTo()
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.DomainFor("a");
+        IommuDomain unattached = m.NewDomain();
+        long before = m.Unit.IoTlb.Invalidations;
+
+        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x1000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, unattached.Map(new IovaAddress(0x1000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(KiB4, domain.Unmap(new IovaAddress(0x1000), KiB4));
+
+        Assert.Equal(before + 2, m.Unit.IoTlb.Invalidations);
+    }
+}
