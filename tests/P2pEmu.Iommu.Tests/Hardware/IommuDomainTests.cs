@@ -1,11 +1,12 @@
 using System;
 using System.Collections.Generic;
 using P2pEmu.Emulator.Addressing;
+using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Topology;
 using P2pEmu.Iommu.Hardware;
+using P2pEmu.Testing;
 using Xunit;
-using IovaAddress = P2pEmu.Emulator.Addressing.Iova;
 
 namespace P2pEmu.Iommu.Tests.Hardware;
 
@@ -18,7 +19,7 @@ public sealed class IommuDomainTests
 
     private static int LeafLevel(IommuMachine m, IommuDomain domain, ulong iova)
     {
-        Assert.True(new PageTableWalker(m.Fabric).TryWalk(domain.RootTable, new IovaAddress(iova), IommuProt.None, out PageWalkResult walk), $"0x{iova:x} not mapped");
+        Assert.True(new PageTableWalker(m.Fabric).TryWalk(domain.RootTable, new Iova(iova), IommuProt.None, out PageWalkResult walk), $"0x{iova:x} not mapped");
         return walk.Level;
     }
 
@@ -29,13 +30,13 @@ public sealed class IommuDomainTests
         IommuDomain domain = m.NewDomain();
         const ulong Start = MiB2 - KiB4;
 
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(Start), new BusAddress(Start), MiB2 + (2 * KiB4), IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(Start), new BusAddress(Start), MiB2 + (2 * KiB4), IommuProt.ReadWrite));
 
         Assert.Equal(1, LeafLevel(m, domain, Start));
         Assert.Equal(2, LeafLevel(m, domain, MiB2));
         Assert.Equal(2, LeafLevel(m, domain, (2 * MiB2) - 1));
         Assert.Equal(1, LeafLevel(m, domain, 2 * MiB2));
-        Assert.Equal(0UL, domain.IovaToPhys(new IovaAddress((2 * MiB2) + KiB4)));
+        Assert.Equal(0UL, domain.IovaToPhys(new Iova((2 * MiB2) + KiB4)));
         Assert.Equal(MiB2 + (2 * KiB4), domain.MappedBytes);
     }
 
@@ -45,12 +46,12 @@ public sealed class IommuDomainTests
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.NewDomain();
 
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(GiB1), new BusAddress(MiB2 + KiB4), MiB2, IommuProt.Read));
+        Assert.Equal(Errno.None, domain.Map(new Iova(GiB1), new BusAddress(MiB2 + KiB4), MiB2, IommuProt.Read));
 
         Assert.Equal(1, LeafLevel(m, domain, GiB1));
         Assert.Equal(1, LeafLevel(m, domain, GiB1 + MiB2 - 1));
-        Assert.Equal((2 * MiB2) + KiB4 - 1, domain.IovaToPhys(new IovaAddress(GiB1 + MiB2 - 1)));
-        Assert.True(domain.TryIovaToPhys(new IovaAddress(GiB1 + 5), out BusAddress address, out IommuProt prot));
+        Assert.Equal((2 * MiB2) + KiB4 - 1, domain.IovaToPhys(new Iova(GiB1 + MiB2 - 1)));
+        Assert.True(domain.TryIovaToPhys(new Iova(GiB1 + 5), out BusAddress address, out IommuProt prot));
         Assert.Equal(new BusAddress(MiB2 + KiB4 + 5), address);
         Assert.Equal(IommuProt.Read, prot);
     }
@@ -66,7 +67,7 @@ public sealed class IommuDomainTests
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.NewDomain();
 
-        Assert.Equal(Errno.EINVAL, domain.Map(new IovaAddress(iova), new BusAddress(target), size, prot));
+        Assert.Equal(Errno.EINVAL, domain.Map(new Iova(iova), new BusAddress(target), size, prot));
 
         Assert.Equal(0UL, domain.MappedBytes);
         Assert.Equal(1, domain.PageTableCount);
@@ -80,7 +81,7 @@ public sealed class IommuDomainTests
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.NewDomain();
 
-        Assert.Equal(Errno.EFAULT, domain.Map(new IovaAddress(iova), new BusAddress(0x1000), 0x2000, IommuProt.Read));
+        Assert.Equal(Errno.EFAULT, domain.Map(new Iova(iova), new BusAddress(0x1000), 0x2000, IommuProt.Read));
         Assert.Equal(1, domain.PageTableCount);
     }
 
@@ -90,7 +91,7 @@ public sealed class IommuDomainTests
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.NewDomain();
 
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x1000), new BusAddress(0x1000), 0, IommuProt.Read));
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x1000), new BusAddress(0x1000), 0, IommuProt.Read));
         Assert.Equal(1, domain.PageTableCount);
     }
 
@@ -99,13 +100,13 @@ public sealed class IommuDomainTests
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.NewDomain();
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x10_3000), new BusAddress(0x9000), 2 * KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x10_3000), new BusAddress(0x9000), 2 * KiB4, IommuProt.ReadWrite));
 
-        Assert.Equal(Errno.EEXIST, domain.Map(new IovaAddress(0x10_0000), new BusAddress(0x20_0000), 4 * KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.EEXIST, domain.Map(new Iova(0x10_0000), new BusAddress(0x20_0000), 4 * KiB4, IommuProt.ReadWrite));
 
-        Assert.Equal(0UL, domain.IovaToPhys(new IovaAddress(0x10_0000)));
-        Assert.Equal(0UL, domain.IovaToPhys(new IovaAddress(0x10_2000)));
-        Assert.Equal(0x9000UL, domain.IovaToPhys(new IovaAddress(0x10_3000)));
+        Assert.Equal(0UL, domain.IovaToPhys(new Iova(0x10_0000)));
+        Assert.Equal(0UL, domain.IovaToPhys(new Iova(0x10_2000)));
+        Assert.Equal(0x9000UL, domain.IovaToPhys(new Iova(0x10_3000)));
         Assert.Equal(2 * KiB4, domain.MappedBytes);
     }
 
@@ -114,11 +115,11 @@ public sealed class IommuDomainTests
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.NewDomain();
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(MiB2 + KiB4), new BusAddress(0x9000), KiB4, IommuProt.ReadWrite));
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(4 * MiB2), new BusAddress(MiB2), MiB2, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(MiB2 + KiB4), new BusAddress(0x9000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(4 * MiB2), new BusAddress(MiB2), MiB2, IommuProt.ReadWrite));
 
-        Assert.Equal(Errno.EEXIST, domain.Map(new IovaAddress(MiB2), new BusAddress(MiB2), MiB2, IommuProt.ReadWrite));
-        Assert.Equal(Errno.EEXIST, domain.Map(new IovaAddress((4 * MiB2) + KiB4), new BusAddress(0x9000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.EEXIST, domain.Map(new Iova(MiB2), new BusAddress(MiB2), MiB2, IommuProt.ReadWrite));
+        Assert.Equal(Errno.EEXIST, domain.Map(new Iova((4 * MiB2) + KiB4), new BusAddress(0x9000), KiB4, IommuProt.ReadWrite));
         Assert.Equal(2, LeafLevel(m, domain, 4 * MiB2));
     }
 
@@ -127,7 +128,7 @@ public sealed class IommuDomainTests
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.NewDomain();
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x1000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x1000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
         var hoard = new List<ulong>();
         while (m.Pages.AllocPage() is { IsSuccess: true } page)
         {
@@ -137,7 +138,7 @@ public sealed class IommuDomainTests
         m.Pages.FreePage(hoard[^1]);
 
         // One free page: the level-3 table fits, the level-2 table does not.
-        Assert.Equal(Errno.ENOMEM, domain.Map(new IovaAddress(0x100_0000_0000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.ENOMEM, domain.Map(new Iova(0x100_0000_0000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
         Assert.Equal(4, domain.PageTableCount);
         Assert.Equal(1, m.Pages.FreePageCount);
         Assert.Equal(KiB4, domain.MappedBytes);
@@ -149,19 +150,19 @@ public sealed class IommuDomainTests
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.NewDomain();
         long freeBefore = m.Pages.FreePageCount;
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x10_0000), new BusAddress(0x1_0000), 3 * KiB4, IommuProt.ReadWrite));
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x10_4000), new BusAddress(0x2_0000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x10_0000), new BusAddress(0x1_0000), 3 * KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x10_4000), new BusAddress(0x2_0000), KiB4, IommuProt.ReadWrite));
         Assert.Equal(4, domain.PageTableCount);
 
-        Assert.Equal(3 * KiB4, domain.Unmap(new IovaAddress(0x10_0000), 5 * KiB4));
-        Assert.Equal(0x2_0000UL, domain.IovaToPhys(new IovaAddress(0x10_4000)));
+        Assert.Equal(3 * KiB4, domain.Unmap(new Iova(0x10_0000), 5 * KiB4));
+        Assert.Equal(0x2_0000UL, domain.IovaToPhys(new Iova(0x10_4000)));
         Assert.Equal(4, domain.PageTableCount);
 
-        Assert.Equal(KiB4, domain.Unmap(new IovaAddress(0x10_4000), KiB4));
+        Assert.Equal(KiB4, domain.Unmap(new Iova(0x10_4000), KiB4));
         Assert.Equal(1, domain.PageTableCount);
         Assert.Equal(freeBefore, m.Pages.FreePageCount);
         Assert.Equal(0UL, domain.MappedBytes);
-        Assert.Equal(0UL, domain.Unmap(new IovaAddress(0x10_4000), KiB4));
+        Assert.Equal(0UL, domain.Unmap(new Iova(0x10_4000), KiB4));
     }
 
     [Fact]
@@ -169,11 +170,11 @@ public sealed class IommuDomainTests
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.NewDomain();
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(MiB2), new BusAddress(MiB2), MiB2, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(MiB2), new BusAddress(MiB2), MiB2, IommuProt.ReadWrite));
 
-        Assert.Equal(MiB2, domain.Unmap(new IovaAddress(MiB2 + KiB4), KiB4));
+        Assert.Equal(MiB2, domain.Unmap(new Iova(MiB2 + KiB4), KiB4));
 
-        Assert.Equal(0UL, domain.IovaToPhys(new IovaAddress(MiB2)));
+        Assert.Equal(0UL, domain.IovaToPhys(new Iova(MiB2)));
         Assert.Equal(1, domain.PageTableCount);
     }
 
@@ -185,10 +186,10 @@ public sealed class IommuDomainTests
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.NewDomain();
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x1000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x1000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
 
-        Assert.Equal(0UL, domain.Unmap(new IovaAddress(iova), size));
-        Assert.Equal(0x1000UL, domain.IovaToPhys(new IovaAddress(0x1000)));
+        Assert.Equal(0UL, domain.Unmap(new Iova(iova), size));
+        Assert.Equal(0x1000UL, domain.IovaToPhys(new Iova(0x1000)));
     }
 
     [Fact]
@@ -197,14 +198,14 @@ public sealed class IommuDomainTests
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         long freeBefore = m.Pages.FreePageCount;
         IommuDomain domain = m.DomainFor("a");
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(GiB1), new BusAddress(0x1000), 8 * KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(GiB1), new BusAddress(0x1000), 8 * KiB4, IommuProt.ReadWrite));
 
         Assert.Throws<InvalidOperationException>(domain.Dispose);
         m.Unit.Detach(m["a"]);
         domain.Dispose();
 
         Assert.Equal(freeBefore, m.Pages.FreePageCount);
-        Assert.Throws<ObjectDisposedException>(() => domain.Map(new IovaAddress(0), new BusAddress(0x1000), KiB4, IommuProt.Read));
+        Assert.Throws<ObjectDisposedException>(() => domain.Map(new Iova(0), new BusAddress(0x1000), KiB4, IommuProt.Read));
         Assert.Throws<ObjectDisposedException>(() => m.Unit.Attach(m["a"], domain));
     }
 
@@ -216,10 +217,33 @@ public sealed class IommuDomainTests
         IommuDomain unattached = m.NewDomain();
         long before = m.Unit.IoTlb.Invalidations;
 
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x1000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
-        Assert.Equal(Errno.None, unattached.Map(new IovaAddress(0x1000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
-        Assert.Equal(KiB4, domain.Unmap(new IovaAddress(0x1000), KiB4));
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x1000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, unattached.Map(new Iova(0x1000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(KiB4, domain.Unmap(new Iova(0x1000), KiB4));
 
         Assert.Equal(before + 2, m.Unit.IoTlb.Invalidations);
+    }
+
+    [Fact]
+    public void Unmap_DomainSharedByTwoIommus_InvalidatesBothIotlbs()
+    {
+        using PcieFabric fabric = FabricBuilder.Build(Topo.Machine(
+            Topo.HostBridge("hb0", 0, 0, false, Topo.RootPort("rp0", Topo.Endpoint("x"))) with { Iommu = IommuMode.Translate },
+            Topo.HostBridge("hb1", 1, 0, false, Topo.RootPort("rp1", Topo.Endpoint("y"))) with { Iommu = IommuMode.Translate }));
+        IReadOnlyList<IommuUnit> units = IommuUnit.InstallAll(fabric, new HostPageAllocator(fabric));
+        IommuDomain domain = units[0].AllocateDomain().Value;
+        units[0].Attach(fabric["x"], domain);
+        units[1].Attach(fabric["y"], domain);
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x10_0000), new BusAddress(0x6000), KiB4, IommuProt.ReadWrite));
+        Assert.True(new DmaPort(fabric, fabric["x"]).Write(new DmaAddress(0x10_0000), new byte[8]).IsSuccess);
+        Assert.True(new DmaPort(fabric, fabric["y"]).Write(new DmaAddress(0x10_0000), new byte[8]).IsSuccess);
+        Assert.Equal(1, units[0].IoTlb.ValidEntryCount);
+        Assert.Equal(1, units[1].IoTlb.ValidEntryCount);
+
+        Assert.Equal(KiB4, domain.Unmap(new Iova(0x10_0000), KiB4));
+
+        Assert.Equal(0, units[0].IoTlb.ValidEntryCount);
+        Assert.Equal(0, units[1].IoTlb.ValidEntryCount);
+        Assert.Equal(RouteStatus.IommuFault, new DmaPort(fabric, fabric["y"]).Write(new DmaAddress(0x10_0000), new byte[8]).Status);
     }
 }

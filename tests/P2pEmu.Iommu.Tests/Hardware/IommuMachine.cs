@@ -31,13 +31,16 @@ internal sealed class IommuMachine : IDisposable
     /// hb0: hostdev, rp1 → sw0 { dp0 → a, dp1 → b }, rp2 → c; every port has ACS control <paramref name="portAcs"/>
     /// (the capability implements everything). 64 MiB of RAM.
     /// </summary>
-    public static TopologyDescription Switched(IommuMode mode, AcsFlags portAcs = AcsIsolation.RequiredFlags) =>
-        Topo.Machine(Topo.HostBridge("hb0", 0, 0, false,
+    public static TopologyDescription Switched(IommuMode mode, AcsFlags portAcs = AcsIsolation.RequiredFlags)
+    {
+        HostBridgeDescription hb0 = Topo.HostBridge("hb0", 0, 0, false,
             Topo.HostDevice(),
             Topo.RootPort("rp1", portAcs, Topo.Switch("sw0",
                 Topo.Port("dp0", portAcs, Topo.Endpoint("a")),
                 Topo.Port("dp1", portAcs, Topo.Endpoint("b")))),
-            Topo.RootPort("rp2", portAcs, Topo.Endpoint("c"))) with { Iommu = mode });
+            Topo.RootPort("rp2", portAcs, Topo.Endpoint("c")));
+        return Topo.Machine(hb0 with { Iommu = mode });
+    }
 
     /// <summary>The same topology with every host bridge's IOMMU mode set to <paramref name="mode"/>.</summary>
     public static TopologyDescription WithIommu(TopologyDescription topology, IommuMode mode) =>

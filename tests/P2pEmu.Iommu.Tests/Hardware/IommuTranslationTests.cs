@@ -8,7 +8,6 @@ using P2pEmu.Emulator.Topology;
 using P2pEmu.Iommu.Hardware;
 using P2pEmu.Testing;
 using Xunit;
-using IovaAddress = P2pEmu.Emulator.Addressing.Iova;
 
 namespace P2pEmu.Iommu.Tests.Hardware;
 
@@ -30,7 +29,7 @@ public sealed class IommuTranslationTests
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.DomainFor("a");
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(iova), new BusAddress(target), pageBytes, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(iova), new BusAddress(target), pageBytes, IommuProt.ReadWrite));
         FabricSnapshot before = FabricSnapshot.FillAndCapture(m.Fabric, SnapshotBytes, seed: level);
         byte[] data = IommuMachine.RandomBytes(3000, level);
 
@@ -39,7 +38,7 @@ public sealed class IommuTranslationTests
         Assert.True(result.IsSuccess, result.ToString());
         Assert.Equal(data, m.Ram(target + offset, data.Length));
         Assert.Empty(before.ChangedOutside(m.Fabric.Ram.Region, target + offset, (ulong)data.Length));
-        Assert.True(new PageTableWalker(m.Fabric).TryWalk(domain.RootTable, new IovaAddress(iova), IommuProt.ReadWrite, out PageWalkResult walk));
+        Assert.True(new PageTableWalker(m.Fabric).TryWalk(domain.RootTable, new Iova(iova), IommuProt.ReadWrite, out PageWalkResult walk));
         Assert.Equal(level, walk.Level);
         Assert.Equal(1 + PageTableGeometry.Levels - level, domain.PageTableCount);
         Assert.Equal(0, m.Unit.Faults.TotalCount);
@@ -50,7 +49,7 @@ public sealed class IommuTranslationTests
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.DomainFor("a");
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x10_0000), new BusAddress(0x9000), 2 * KiB4, IommuProt.Read));
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x10_0000), new BusAddress(0x9000), 2 * KiB4, IommuProt.Read));
         byte[] data = IommuMachine.RandomBytes(8192, 1);
         data.AsSpan().CopyTo(m.Fabric.Ram.Region.GetSpan(0x9000, data.Length));
         byte[] back = new byte[data.Length];
@@ -67,15 +66,15 @@ public sealed class IommuTranslationTests
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.DomainFor("a");
         PciBar b = m.Bar("b");
-        const ulong Iova = 0x2_0000_0000;
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(Iova), new BusAddress(b.Address + 0x4000), 4 * KiB4, IommuProt.Write));
+        const ulong Base = 0x2_0000_0000;
+        Assert.Equal(Errno.None, domain.Map(new Iova(Base), new BusAddress(b.Address + 0x4000), 4 * KiB4, IommuProt.Write));
         FabricSnapshot before = FabricSnapshot.FillAndCapture(m.Fabric, SnapshotBytes, seed: 2);
         byte[] data = IommuMachine.RandomBytes(0x3800, 3);
 
-        DmaResult result = m.Port("a").Write(new DmaAddress(Iova + 0x400), data);
+        DmaResult result = m.Port("a").Write(new DmaAddress(Base + 0x400), data);
 
         Assert.True(result.IsSuccess, result.ToString());
-        RouteResult route = m.Fabric.Route(m["a"], new DmaAddress(Iova), AccessKind.Write);
+        RouteResult route = m.Fabric.Route(m["a"], new DmaAddress(Base), AccessKind.Write);
         Assert.Equal(RoutePath.RootComplexPeer, route.Path);
         Assert.Same(b, route.TargetBar);
         Assert.Equal(data, b.Memory!.GetSpan(0x4400, data.Length).ToArray());
@@ -87,7 +86,7 @@ public sealed class IommuTranslationTests
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.DomainFor("a");
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x10_0000), new BusAddress(0x8000), KiB4, IommuProt.Read));
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x10_0000), new BusAddress(0x8000), KiB4, IommuProt.Read));
         FabricSnapshot before = FabricSnapshot.FillAndCapture(m.Fabric, SnapshotBytes, seed: 4);
 
         DmaResult write = m.Port("a").Write(new DmaAddress(0x10_0010), IommuMachine.RandomBytes(64, 5));
@@ -110,7 +109,7 @@ public sealed class IommuTranslationTests
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.DomainFor("a");
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x10_0000), new BusAddress(0x8000), KiB4, IommuProt.Write));
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x10_0000), new BusAddress(0x8000), KiB4, IommuProt.Write));
 
         DmaResult read = m.Port("a").Read(new DmaAddress(0x10_0000), new byte[16]);
 
@@ -130,7 +129,7 @@ public sealed class IommuTranslationTests
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.DomainFor("a");
         const ulong Mapped = 0x100_0000_0000;
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(Mapped), new BusAddress(0x8000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(Mapped), new BusAddress(0x8000), KiB4, IommuProt.ReadWrite));
         FabricSnapshot before = FabricSnapshot.FillAndCapture(m.Fabric, SnapshotBytes, seed: 6);
 
         DmaResult write = m.Port("a").Write(new DmaAddress(Mapped + distance), IommuMachine.RandomBytes(32, 7));
@@ -179,7 +178,7 @@ public sealed class IommuTranslationTests
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.DomainFor("a");
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x10_0000), new BusAddress(0x2_0000), 2 * KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x10_0000), new BusAddress(0x2_0000), 2 * KiB4, IommuProt.ReadWrite));
         FabricSnapshot before = FabricSnapshot.FillAndCapture(m.Fabric, SnapshotBytes, seed: 9);
         byte[] data = IommuMachine.RandomBytes(3 * 4096, 10);
 
@@ -198,7 +197,7 @@ public sealed class IommuTranslationTests
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.DomainFor("a");
         DmaPort port = m.Port("a");
-        var iova = new IovaAddress(0x7777_0000);
+        var iova = new Iova(0x7777_0000);
         const ulong OldPage = 0x3_0000;
         const ulong NewPage = 0x5_0000;
         Assert.Equal(Errno.None, domain.Map(iova, new BusAddress(OldPage), KiB4, IommuProt.ReadWrite));
@@ -229,16 +228,20 @@ public sealed class IommuTranslationTests
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.DomainFor("a");
-        const ulong Iova = 0x60_0000;
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(Iova), new BusAddress(0x10_0000), 2 * IoTlb.BlockBytes, IommuProt.ReadWrite));
+        const ulong Base = 0x60_0000;
+        Assert.Equal(Errno.None, domain.Map(new Iova(Base), new BusAddress(0x10_0000), 2 * IoTlb.BlockBytes, IommuProt.ReadWrite));
 
-        RouteResult first = m.Fabric.Route(m["a"], new DmaAddress(Iova + 0x3010), AccessKind.Write);
-        RouteResult second = m.Fabric.Route(m["a"], new DmaAddress(Iova + 0x7000), AccessKind.Read);
+        RouteResult first = m.Fabric.Route(m["a"], new DmaAddress(Base + 0x3010), AccessKind.Write);
+        RouteResult again = m.Fabric.Route(m["a"], new DmaAddress(Base + 0x3800), AccessKind.Read);
+        RouteResult later = m.Fabric.Route(m["a"], new DmaAddress(Base + 0x7000), AccessKind.Read);
+        RouteResult next = m.Fabric.Route(m["a"], new DmaAddress(Base + IoTlb.BlockBytes), AccessKind.Read);
 
         Assert.Equal(IoTlb.BlockBytes - 0x3010, first.ContiguousBytes);
         Assert.Equal(new BusAddress(0x10_3010), first.TargetAddress);
-        Assert.Equal(IoTlb.BlockBytes - 0x7000, second.ContiguousBytes);
-        Assert.Equal(1, m.Unit.IoTlb.Misses);
+        Assert.Equal(IoTlb.BlockBytes - 0x3800, again.ContiguousBytes);
+        Assert.Equal(IoTlb.BlockBytes - 0x7000, later.ContiguousBytes);
+        Assert.Equal(IoTlb.BlockBytes, next.ContiguousBytes);
+        Assert.Equal(3, m.Unit.IoTlb.Misses);
         Assert.Equal(1, m.Unit.IoTlb.Hits);
     }
 
@@ -247,18 +250,18 @@ public sealed class IommuTranslationTests
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.DomainFor("a");
-        const ulong Iova = 0x60_0000;
+        const ulong Base = 0x60_0000;
         for (ulong page = 0; page < 16; page++)
         {
             // Pages 0-3 contiguous read-write, 4-5 contiguous but read-only, then reversed order.
             ulong target = page < 6 ? 0x10_0000 + (page * KiB4) : 0x20_0000 - (page * KiB4);
             IommuProt prot = page is 4 or 5 ? IommuProt.Read : IommuProt.ReadWrite;
-            Assert.Equal(Errno.None, domain.Map(new IovaAddress(Iova + (page * KiB4)), new BusAddress(target), KiB4, prot));
+            Assert.Equal(Errno.None, domain.Map(new Iova(Base + (page * KiB4)), new BusAddress(target), KiB4, prot));
         }
 
-        Assert.Equal(4 * KiB4, m.Fabric.Route(m["a"], new DmaAddress(Iova), AccessKind.Read).ContiguousBytes);
-        Assert.Equal(2 * KiB4, m.Fabric.Route(m["a"], new DmaAddress(Iova + (4 * KiB4)), AccessKind.Read).ContiguousBytes);
-        Assert.Equal(KiB4 - 8, m.Fabric.Route(m["a"], new DmaAddress(Iova + (9 * KiB4) + 8), AccessKind.Write).ContiguousBytes);
+        Assert.Equal(4 * KiB4, m.Fabric.Route(m["a"], new DmaAddress(Base), AccessKind.Read).ContiguousBytes);
+        Assert.Equal(2 * KiB4, m.Fabric.Route(m["a"], new DmaAddress(Base + (4 * KiB4)), AccessKind.Read).ContiguousBytes);
+        Assert.Equal(KiB4 - 8, m.Fabric.Route(m["a"], new DmaAddress(Base + (9 * KiB4) + 8), AccessKind.Write).ContiguousBytes);
     }
 
     [Fact]
@@ -266,7 +269,7 @@ public sealed class IommuTranslationTests
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.DomainFor("a");
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(MiB2), new BusAddress(MiB2), MiB2, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(MiB2), new BusAddress(MiB2), MiB2, IommuProt.ReadWrite));
         byte[] data = IommuMachine.RandomBytes(300_000, 16);
 
         DmaResult write = m.Port("a").Write(new DmaAddress(MiB2 + 0x1234), data);
@@ -285,9 +288,9 @@ public sealed class IommuTranslationTests
         IommuDomain domainB = m.DomainFor("b");
         const ulong PageA = 0x1_0000;
         const ulong PageB = 0x2_0000;
-        Assert.Equal(Errno.None, domainA.Map(new IovaAddress(0x100_0000), new BusAddress(PageA), KiB4, IommuProt.ReadWrite));
-        Assert.Equal(Errno.None, domainB.Map(new IovaAddress(0x200_0000), new BusAddress(PageB), KiB4, IommuProt.ReadWrite));
-        Assert.Equal(Errno.None, domainB.Map(new IovaAddress(0x300_0000), new BusAddress(m.Bar("b").Address), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domainA.Map(new Iova(0x100_0000), new BusAddress(PageA), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domainB.Map(new Iova(0x200_0000), new BusAddress(PageB), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domainB.Map(new Iova(0x300_0000), new BusAddress(m.Bar("b").Address), KiB4, IommuProt.ReadWrite));
         Assert.True(m.Port("b").Write(new DmaAddress(0x200_0000), new byte[8]).IsSuccess);
         FabricSnapshot before = FabricSnapshot.FillAndCapture(m.Fabric, SnapshotBytes, seed: 17);
         DmaPort a = m.Port("a");
@@ -337,7 +340,7 @@ public sealed class IommuTranslationTests
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Passthrough));
         IommuDomain domain = m.DomainFor("a");
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x10_0000), new BusAddress(0x6000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x10_0000), new BusAddress(0x6000), KiB4, IommuProt.ReadWrite));
         byte[] data = IommuMachine.RandomBytes(32, 20);
 
         Assert.True(m.Port("a").Write(new DmaAddress(0x10_0000), data).IsSuccess);
@@ -389,7 +392,7 @@ public sealed class IommuTranslationTests
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.DomainFor("a");
         m.Unit.Attach(m["b"], domain);
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x10_0000), new BusAddress(0x6000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x10_0000), new BusAddress(0x6000), KiB4, IommuProt.ReadWrite));
         Assert.True(m.Port("a").Write(new DmaAddress(0x10_0000), new byte[8]).IsSuccess);
 
         m.Unit.Detach(m["a"]);
@@ -409,8 +412,8 @@ public sealed class IommuTranslationTests
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain first = m.DomainFor("a");
         IommuDomain second = m.NewDomain();
-        Assert.Equal(Errno.None, first.Map(new IovaAddress(0x10_0000), new BusAddress(0x6000), KiB4, IommuProt.ReadWrite));
-        Assert.Equal(Errno.None, second.Map(new IovaAddress(0x10_0000), new BusAddress(0x7000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, first.Map(new Iova(0x10_0000), new BusAddress(0x6000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, second.Map(new Iova(0x10_0000), new BusAddress(0x7000), KiB4, IommuProt.ReadWrite));
         Assert.True(m.Port("a").Write(new DmaAddress(0x10_0000), new byte[] { 1 }).IsSuccess);
 
         m.Unit.Attach(m["a"], second);

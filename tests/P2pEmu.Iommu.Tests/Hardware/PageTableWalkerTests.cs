@@ -8,7 +8,6 @@ using P2pEmu.Emulator.Pci;
 using P2pEmu.Emulator.Topology;
 using P2pEmu.Iommu.Hardware;
 using Xunit;
-using IovaAddress = P2pEmu.Emulator.Addressing.Iova;
 
 namespace P2pEmu.Iommu.Tests.Hardware;
 
@@ -75,7 +74,7 @@ public sealed class PageTableWalkerTests
             probes.Add(unchecked(iova - 1));
             if (random.Next(4) == 0)
             {
-                Assert.Equal(model.Unmap(iova, size), domain.Unmap(new IovaAddress(iova), size));
+                Assert.Equal(model.Unmap(iova, size), domain.Unmap(new Iova(iova), size));
                 continue;
             }
 
@@ -83,7 +82,7 @@ public sealed class PageTableWalkerTests
                 ? ((ulong)random.Next(0, 16) << 30) | (iova & ((1UL << 30) - 1))
                 : (ulong)random.Next(1, 1 << 20) << 12;
             var prot = (IommuProt)random.Next(1, 4);
-            Assert.Equal(model.Map(iova, target, size, prot), domain.Map(new IovaAddress(iova), new BusAddress(target), size, prot));
+            Assert.Equal(model.Map(iova, target, size, prot), domain.Map(new Iova(iova), new BusAddress(target), size, prot));
         }
 
         for (int i = 0; i < 300; i++)
@@ -96,7 +95,7 @@ public sealed class PageTableWalkerTests
         {
             ulong va = probe & PageTableGeometry.MaxIova;
             bool mapped = model.TryTranslate(va, out ulong want, out IommuProt prot);
-            Assert.Equal(mapped ? want : 0, domain.IovaToPhys(new IovaAddress(va)));
+            Assert.Equal(mapped ? want : 0, domain.IovaToPhys(new Iova(va)));
             foreach (AccessKind access in new[] { AccessKind.Read, AccessKind.Write })
             {
                 IommuProt needed = access == AccessKind.Read ? IommuProt.Read : IommuProt.Write;
@@ -125,26 +124,26 @@ public sealed class PageTableWalkerTests
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         PciBar bar = m.Bar("b");
         var walker = new PageTableWalker(m.Fabric);
-        const ulong Iova = 0x12_3456_7000;
+        const ulong Base = 0x12_3456_7000;
 
         // Hand-built tables at BAR offsets 0 (root), 0x1000, 0x2000, 0x3000 (leaf table).
         for (int level = 4; level >= 2; level--)
         {
             ulong table = bar.Address + ((ulong)(4 - level) * KiB4);
             ulong next = table + KiB4;
-            bar.Memory!.Write(table - bar.Address + (PageTableGeometry.EntryIndex(Iova, level) * 8), PageTableEntry.Table(next).Value);
+            bar.Memory!.Write(table - bar.Address + (PageTableGeometry.EntryIndex(Base, level) * 8), PageTableEntry.Table(next).Value);
         }
 
-        bar.Memory!.Write(0x3000 + (PageTableGeometry.EntryIndex(Iova, 1) * 8), PageTableEntry.Leaf(0xA000, IommuProt.Read, 1).Value);
+        bar.Memory!.Write(0x3000 + (PageTableGeometry.EntryIndex(Base, 1) * 8), PageTableEntry.Leaf(0xA000, IommuProt.Read, 1).Value);
 
-        Assert.True(walker.TryWalk(new BusAddress(bar.Address), new IovaAddress(Iova + 0x10), IommuProt.Read, out PageWalkResult walk));
-        Assert.Equal(new BusAddress(0xA010), walk.Translate(new IovaAddress(Iova + 0x10)));
+        Assert.True(walker.TryWalk(new BusAddress(bar.Address), new Iova(Base + 0x10), IommuProt.Read, out PageWalkResult walk));
+        Assert.Equal(new BusAddress(0xA010), walk.Translate(new Iova(Base + 0x10)));
         Assert.Equal(new BusAddress(bar.Address + 0x3000), walk.LeafTable);
-        Assert.False(walker.TryWalk(new BusAddress(bar.Address), new IovaAddress(Iova), IommuProt.Write, out walk));
+        Assert.False(walker.TryWalk(new BusAddress(bar.Address), new Iova(Base), IommuProt.Write, out walk));
         Assert.Equal(IommuFaultReason.PermissionDenied, walk.Fault);
 
         m["b"].Config.Write16(PciConfig.Command, PciConfig.CommandMaster);
-        Assert.False(walker.TryWalk(new BusAddress(bar.Address), new IovaAddress(Iova), IommuProt.Read, out walk));
+        Assert.False(walker.TryWalk(new BusAddress(bar.Address), new Iova(Base), IommuProt.Read, out walk));
         Assert.Equal(IommuFaultReason.PageTableUnreadable, walk.Fault);
         Assert.Equal(4, walk.Level);
     }
@@ -154,7 +153,7 @@ public sealed class PageTableWalkerTests
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.DomainFor("a");
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x4000_0000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x4000_0000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
 
         // Corrupt the level-3 entry: point it at an address nothing claims.
         ulong level3 = ReadEntry(m, domain.RootTable.Value, 0x4000_0000, 4).Address;
@@ -171,7 +170,7 @@ public sealed class PageTableWalkerTests
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.DomainFor("a");
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x7000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x7000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
         ulong l3 = ReadEntry(m, domain.RootTable.Value, 0x7000, 4).Address;
         ulong l2 = ReadEntry(m, l3, 0x7000, 3).Address;
         ulong l1 = ReadEntry(m, l2, 0x7000, 2).Address;
@@ -189,15 +188,15 @@ public sealed class PageTableWalkerTests
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.DomainFor("a");
-        Assert.Equal(Errno.None, domain.Map(new IovaAddress(0x7000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x7000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
         PageTableEntry top = ReadEntry(m, domain.RootTable.Value, 0x7000, 4);
         WriteEntry(m, domain.RootTable.Value, 0x7000, 4, new PageTableEntry(top.Value & ~PageTableEntry.WriteBit));
         var walker = new PageTableWalker(m.Fabric);
 
-        Assert.False(walker.TryWalk(domain.RootTable, new IovaAddress(0x7000), IommuProt.Write, out PageWalkResult walk));
+        Assert.False(walker.TryWalk(domain.RootTable, new Iova(0x7000), IommuProt.Write, out PageWalkResult walk));
         Assert.Equal(IommuFaultReason.PermissionDenied, walk.Fault);
         Assert.Equal(4, walk.Level);
-        Assert.True(walker.TryWalk(domain.RootTable, new IovaAddress(0x7000), IommuProt.Read, out walk));
+        Assert.True(walker.TryWalk(domain.RootTable, new Iova(0x7000), IommuProt.Read, out walk));
         Assert.Equal(IommuProt.Read, walk.Permissions);
     }
 

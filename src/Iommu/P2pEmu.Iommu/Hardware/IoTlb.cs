@@ -2,7 +2,6 @@ using System;
 using System.Diagnostics.Tracing;
 using System.Threading;
 using P2pEmu.Emulator.Addressing;
-using IovaAddress = P2pEmu.Emulator.Addressing.Iova;
 
 namespace P2pEmu.Iommu.Hardware;
 
@@ -14,10 +13,12 @@ namespace P2pEmu.Iommu.Hardware;
 /// <para>
 /// Each way caches one run: IOVAs inside one aligned <see cref="BlockBytes"/> block that translate to
 /// contiguous bus addresses with the same permissions, whatever the page size (a slice of a 2 MiB or 1 GiB leaf,
-/// or up to 16 adjacent 4 KiB leaves the walker found physically contiguous). The set is chosen by domain and
-/// block. Deviation from hardware, which caches one page per entry: coalescing lets a DMA through 4 KiB pages move
-/// up to 64 KiB per routed transaction, and changes nothing a device can observe, because every invalidation
-/// removes each run that overlaps its range.
+/// or up to 16 adjacent 4 KiB leaves the walker found physically contiguous). The set is chosen by domain and the
+/// 4 KiB page of the lookup, and a run is cached in the set of the page whose miss filled it: a DMA looks up only the
+/// first page of each run, and scattered 4 KiB pages spread over all sets. Deviation from hardware, which caches one
+/// page per entry: coalescing lets a DMA through 4 KiB pages move up to 64 KiB per routed transaction, and changes
+/// nothing a device can observe, because every invalidation removes each run that overlaps its range (it probes the
+/// sets of every page of every block the range touches).
 /// </para>
 /// <para>
 /// Thread safety: lookups run lock-free on any number of threads (each way is a sequence-locked
@@ -44,6 +45,7 @@ public sealed class IoTlb
     public const int MaxWays = 16;
 
     private const ulong StartMask = ~PageTableGeometry.PageMask;
+    private const ulong PagesPerBlock = BlockBytes >> PageTableGeometry.PageShift;
     private const ulong ProtMask = (ulong)IommuProt.ReadWrite;
     private const int CounterStripes = 16;
 
@@ -139,10 +141,10 @@ public sealed class IoTlb
     /// <summary>Looks up <paramref name="iova"/> in domain <paramref name="domainId"/> for an access needing <paramref name="required"/>.</summary>
     /// <param name="contiguousBytes">Bytes from <paramref name="iova"/> to the end of the cached run.</param>
     /// <returns>True on a hit that allows the access. Lock-free; allocates nothing.</returns>
-    public bool TryLookup(int domainId, IovaAddress iova, IommuProt required, out BusAddress translated, out ulong contiguousBytes)
+    public bool TryLookup(int domainId, Iova iova, IommuProt required, out BusAddress translated, out ulong contiguousBytes)
     {
         ulong va = iova.Value;
-        Span<IoTlbEntry> ways = _entries.AsSpan(SetOf(domainId, va >> BlockShift) * _ways, _ways);
+        Span<IoTlbEntry> ways = _entries.AsSpan(SetOf(domainId, va >> PageTableGeometry.PageShift) * _ways, _ways);
         for (int w = 0; w < ways.Length; w++)
         {
             ref IoTlbEntry entry = ref ways[w];
@@ -175,21 +177,25 @@ public sealed class IoTlb
 
     /// <summary>
     /// Caches the run [<paramref name="start"/>, <paramref name="start"/> + <paramref name="lengthBytes"/>) of domain
-    /// <paramref name="domainId"/>, unless an invalidation happened since <paramref name="generation"/> was read.
-    /// Replaces an overlapping run of the same domain in the set, else an empty way, else the next way round-robin.
+    /// <paramref name="domainId"/> in the set of <paramref name="lookup"/>'s page, unless an invalidation happened since
+    /// <paramref name="generation"/> was read. Replaces an overlapping run of the same domain in the set, else an empty
+    /// way, else the next way round-robin.
     /// </summary>
+    /// <param name="lookup">The IOVA whose miss the run answers; later lookups of its page hit.</param>
     /// <returns>False when the fill was dropped because it may be stale.</returns>
     /// <exception cref="ArgumentOutOfRangeException">
-    /// <paramref name="domainId"/> is not positive, the run is empty, not 4 KiB aligned, or crosses a <see cref="BlockBytes"/> boundary.
+    /// <paramref name="domainId"/> is not positive, the run is empty, not 4 KiB aligned, crosses a <see cref="BlockBytes"/>
+    /// boundary, or does not contain <paramref name="lookup"/>.
     /// </exception>
-    public bool TryFill(int domainId, IovaAddress start, ulong lengthBytes, BusAddress target, IommuProt prot, long generation)
+    public bool TryFill(int domainId, Iova lookup, Iova start, ulong lengthBytes, BusAddress target, IommuProt prot, long generation)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(domainId, 1);
         ulong first = start.Value;
         if (lengthBytes == 0 || ((first | lengthBytes) & PageTableGeometry.PageMask) != 0
-            || (first >> BlockShift) != ((first + lengthBytes - 1) >> BlockShift))
+            || (first >> BlockShift) != ((first + lengthBytes - 1) >> BlockShift)
+            || unchecked(lookup.Value - first) >= lengthBytes)
         {
-            throw new ArgumentOutOfRangeException(nameof(lengthBytes), "A cached run must be whole pages inside one IOTLB block.");
+            throw new ArgumentOutOfRangeException(nameof(lengthBytes), "A cached run must be whole pages inside one IOTLB block, around the lookup.");
         }
 
         ulong tag = first | ((ulong)prot & ProtMask);
@@ -200,7 +206,7 @@ public sealed class IoTlb
                 return false;
             }
 
-            int set = SetOf(domainId, first >> BlockShift);
+            int set = SetOf(domainId, lookup.Value >> PageTableGeometry.PageShift);
             Span<IoTlbEntry> ways = _entries.AsSpan(set * _ways, _ways);
             int chosen = -1;
             for (int w = 0; w < ways.Length && chosen < 0; w++)
@@ -233,7 +239,7 @@ public sealed class IoTlb
     }
 
     /// <summary>Removes every cached run of domain <paramref name="domainId"/> that overlaps [<paramref name="iova"/>, + <paramref name="sizeBytes"/>).</summary>
-    public void InvalidateRange(int domainId, IovaAddress iova, ulong sizeBytes)
+    public void InvalidateRange(int domainId, Iova iova, ulong sizeBytes)
     {
         if (sizeBytes == 0)
         {
@@ -245,9 +251,11 @@ public sealed class IoTlb
         lock (_writeLock)
         {
             BeginInvalidation();
-            ulong firstBlock = first >> BlockShift;
-            ulong lastBlock = (end - 1) >> BlockShift;
-            if (lastBlock - firstBlock >= (ulong)Sets)
+
+            // A run overlapping the range lies in a block the range touches, cached in the set of one of its pages.
+            ulong firstPage = (first >> BlockShift) << (BlockShift - PageTableGeometry.PageShift);
+            ulong lastPage = (((end - 1) >> BlockShift) << (BlockShift - PageTableGeometry.PageShift)) + PagesPerBlock - 1;
+            if (lastPage - firstPage >= (ulong)Sets)
             {
                 for (int i = 0; i < _entries.Length; i++)
                 {
@@ -256,9 +264,9 @@ public sealed class IoTlb
             }
             else
             {
-                for (ulong block = firstBlock; block <= lastBlock; block++)
+                for (ulong page = firstPage; page <= lastPage; page++)
                 {
-                    Span<IoTlbEntry> ways = _entries.AsSpan(SetOf(domainId, block) * _ways, _ways);
+                    Span<IoTlbEntry> ways = _entries.AsSpan(SetOf(domainId, page) * _ways, _ways);
                     for (int w = 0; w < ways.Length; w++)
                     {
                         ClearIf(ref ways[w], domainId, first, end);
@@ -345,5 +353,5 @@ public sealed class IoTlb
         Interlocked.Increment(ref _invalidations);
     }
 
-    private int SetOf(int domainId, ulong block) => unchecked((int)(block + ((ulong)(uint)domainId * 0x9E37_79B1UL))) & _setMask;
+    private int SetOf(int domainId, ulong page) => unchecked((int)(page + ((ulong)(uint)domainId * 0x9E37_79B1UL))) & _setMask;
 }

@@ -6,7 +6,6 @@ using System.Threading;
 using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Host;
-using IovaAddress = P2pEmu.Emulator.Addressing.Iova;
 
 namespace P2pEmu.Iommu.Hardware;
 
@@ -118,7 +117,7 @@ public sealed class IommuDomain : IDisposable
     /// mapped: what this call mapped is unmapped again, as <c>iommu_map</c> does.
     /// </returns>
     /// <exception cref="ObjectDisposedException">The domain was disposed.</exception>
-    public Errno Map(IovaAddress iova, BusAddress target, ulong sizeBytes, IommuProt prot)
+    public Errno Map(Iova iova, BusAddress target, ulong sizeBytes, IommuProt prot)
     {
         ulong va = iova.Value;
         ulong pa = target.Value;
@@ -189,7 +188,7 @@ public sealed class IommuDomain : IDisposable
     /// </summary>
     /// <returns>Bytes unmapped; 0 when <paramref name="iova"/> or <paramref name="sizeBytes"/> is not 4 KiB aligned or nothing was mapped there.</returns>
     /// <exception cref="ObjectDisposedException">The domain was disposed.</exception>
-    public ulong Unmap(IovaAddress iova, ulong sizeBytes)
+    public ulong Unmap(Iova iova, ulong sizeBytes)
     {
         ulong va = iova.Value;
         if (((va | sizeBytes) & PageTableGeometry.PageMask) != 0 || sizeBytes == 0 || va > PageTableGeometry.MaxIova)
@@ -224,7 +223,7 @@ public sealed class IommuDomain : IDisposable
     /// </summary>
     /// <returns>True with the bus address <paramref name="iova"/> maps to and the mapping's permissions.</returns>
     /// <exception cref="ObjectDisposedException">The domain was disposed.</exception>
-    public bool TryIovaToPhys(IovaAddress iova, out BusAddress address, out IommuProt prot)
+    public bool TryIovaToPhys(Iova iova, out BusAddress address, out IommuProt prot)
     {
         lock (_lock)
         {
@@ -245,7 +244,7 @@ public sealed class IommuDomain : IDisposable
 
     /// <summary>Linux <c>iommu_iova_to_phys</c>: the bus address <paramref name="iova"/> maps to, or 0 when it is not mapped.</summary>
     /// <exception cref="ObjectDisposedException">The domain was disposed.</exception>
-    public ulong IovaToPhys(IovaAddress iova) => TryIovaToPhys(iova, out BusAddress address, out _) ? address.Value : 0;
+    public ulong IovaToPhys(Iova iova) => TryIovaToPhys(iova, out BusAddress address, out _) ? address.Value : 0;
 
     /// <summary>Frees every page-table page. The domain must be detached from every requester first.</summary>
     /// <exception cref="InvalidOperationException">A requester is still attached.</exception>
@@ -481,7 +480,7 @@ public sealed class IommuDomain : IDisposable
 
         foreach (IommuUnit unit in _attachments.Keys)
         {
-            unit.IoTlb.InvalidateRange(Id, new IovaAddress(first), end - first);
+            unit.IoTlb.InvalidateRange(Id, new Iova(first), end - first);
         }
     }
 

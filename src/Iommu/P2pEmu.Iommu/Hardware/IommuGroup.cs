@@ -17,7 +17,7 @@ public sealed class IommuGroup
     }
 
     /// <summary>The group's number, as <c>/sys/kernel/iommu_groups/&lt;id&gt;</c>; numbered from 0 in probe order.</summary>
-    public int Id { get; internal set; }
+    public int Id { get; }
 
     /// <summary>The functions in the group.</summary>
     public IReadOnlyList<PciFunction> Members => _members;

@@ -9,7 +9,6 @@ using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Pci;
 using P2pEmu.Emulator.Topology;
-using IovaAddress = P2pEmu.Emulator.Addressing.Iova;
 
 namespace P2pEmu.Iommu.Hardware;
 
@@ -266,7 +265,7 @@ public sealed class IommuUnit : IRootComplexTranslator
 
         IommuProt required = access == AccessKind.Write ? IommuProt.Write : IommuProt.Read;
         if (address.Value <= PageTableGeometry.MaxIova
-            && _iotlb.TryLookup(domain.Id, new IovaAddress(address.Value), required, out translated, out contiguousBytes))
+            && _iotlb.TryLookup(domain.Id, new Iova(address.Value), required, out translated, out contiguousBytes))
         {
             return true;
         }
@@ -315,7 +314,7 @@ public sealed class IommuUnit : IRootComplexTranslator
             log.IotlbMiss(RequesterIdOf(_hostBridge.Segment, requesterId), unchecked((long)iova), domain.Id);
         }
 
-        if (!_walker.TryWalk(domain.RootTable, new IovaAddress(iova), required, out PageWalkResult walk))
+        if (!_walker.TryWalk(domain.RootTable, new Iova(iova), required, out PageWalkResult walk))
         {
             return Fault(requesterId, iova, access, walk.Fault, walk.Level, domain.Id, out translated, out contiguousBytes);
         }
@@ -335,7 +334,7 @@ public sealed class IommuUnit : IRootComplexTranslator
             runTarget = walk.PageAddress.Value + (runStart - walk.PageIova.Value);
         }
 
-        _iotlb.TryFill(domain.Id, new IovaAddress(runStart), runLength, new BusAddress(runTarget), walk.Permissions, generation);
+        _iotlb.TryFill(domain.Id, new Iova(iova), new Iova(runStart), runLength, new BusAddress(runTarget), walk.Permissions, generation);
         ulong offset = iova - runStart;
         translated = new BusAddress(runTarget + offset);
         contiguousBytes = runLength - offset;

@@ -2,7 +2,6 @@ using System;
 using System.Buffers.Binary;
 using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Fabric;
-using IovaAddress = P2pEmu.Emulator.Addressing.Iova;
 
 namespace P2pEmu.Iommu.Hardware;
 
@@ -27,7 +26,7 @@ public sealed class PageTableWalker
     /// <summary>Walks the tables rooted at <paramref name="rootTable"/> for <paramref name="iova"/>.</summary>
     /// <param name="required">The access to allow (<see cref="IommuProt.None"/> for a host-side lookup that ignores permissions).</param>
     /// <returns>True with the leaf; false with the fault reason and level. Allocates nothing.</returns>
-    public bool TryWalk(BusAddress rootTable, IovaAddress iova, IommuProt required, out PageWalkResult result)
+    public bool TryWalk(BusAddress rootTable, Iova iova, IommuProt required, out PageWalkResult result)
     {
         ulong va = iova.Value;
         if (va > PageTableGeometry.MaxIova)
@@ -72,7 +71,7 @@ public sealed class PageTableWalker
                 {
                     Level = level,
                     PageAddress = new BusAddress(pte.Address),
-                    PageIova = new IovaAddress(va & ~pageMask),
+                    PageIova = new Iova(va & ~pageMask),
                     Permissions = allowed,
                     TablePermissions = above,
                     LeafTable = new BusAddress(table),

@@ -1,5 +1,4 @@
 using P2pEmu.Emulator.Addressing;
-using IovaAddress = P2pEmu.Emulator.Addressing.Iova;
 
 namespace P2pEmu.Iommu.Hardware;
 
@@ -19,7 +18,7 @@ public readonly struct PageWalkResult
     public BusAddress PageAddress { get; init; }
 
     /// <summary>The IOVA of the first byte of the leaf page.</summary>
-    public IovaAddress PageIova { get; init; }
+    public Iova PageIova { get; init; }
 
     /// <summary>The permissions the walk allows: the leaf's R/W bits ANDed with every table's above it.</summary>
     public IommuProt Permissions { get; init; }
@@ -37,5 +36,5 @@ public readonly struct PageWalkResult
     public ulong PageSizeBytes => PageTableGeometry.LevelSize(Level);
 
     /// <summary>The bus address <paramref name="iova"/> translates to (it must lie in the leaf page).</summary>
-    public BusAddress Translate(IovaAddress iova) => new(PageAddress.Value + (iova.Value - PageIova.Value));
+    public BusAddress Translate(Iova iova) => new(PageAddress.Value + (iova.Value - PageIova.Value));
 }
