@@ -128,7 +128,7 @@ public class IommuBenchmarks
 
     /// <summary>One translation answered by the IOTLB.</summary>
     [Benchmark]
-    public bool TranslateIotlbHit() => _unit.TryTranslate(_a, _hitAddress, AccessKind.Write, out _, out _);
+    public bool TranslateIotlbHit() => _unit.TryTranslate(_a, _a.Bdf, _hitAddress, AccessKind.Write, out _, out _);
 
     /// <summary>One routing decision for a write from a to an IOVA the IOTLB holds: the per-transaction cost a DMA pays per run.</summary>
     [Benchmark]
@@ -140,7 +140,7 @@ public class IommuBenchmarks
     {
         _missToggle ^= 1;
         ulong iova = ContiguousIova + ((ulong)_missToggle * IoTlb.BlockBytes) + 0x2000;
-        return _missUnit.TryTranslate(_missA, new DmaAddress(iova), AccessKind.Read, out _, out _);
+        return _missUnit.TryTranslate(_missA, _missA.Bdf, new DmaAddress(iova), AccessKind.Read, out _, out _);
     }
 
     private static TopologyDescription Translating()

@@ -70,7 +70,7 @@ public sealed class TransferScenarioTests
 
         public ShiftingTranslator(ulong shift) => _shift = shift;
 
-        public bool TryTranslate(PciFunction requester, DmaAddress address, AccessKind access, out BusAddress translated, out ulong contiguousBytes)
+        public bool TryTranslate(PciFunction requester, Bdf requesterId, DmaAddress address, AccessKind access, out BusAddress translated, out ulong contiguousBytes)
         {
             translated = new BusAddress(address.Value + _shift);
             contiguousBytes = ulong.MaxValue;

@@ -225,4 +225,28 @@ public sealed class DmaIommuTests
 
         Assert.InRange(iova.Value, 1UL, 0xFFFF_FFFFUL - 8191);
     }
+
+    [Fact]
+    public void TheIommuKeysOnTheRequesterIdInTheRequest_SoOnlySourceValidationStopsASpoofedId()
+    {
+        using Machine.Machine machine = Build();
+        PcieFabric fabric = machine.Fabric;
+        DmaDevice b = machine.Dma.GetDevice(fabric["b"]);
+        Assert.NotSame(machine.Dma.GetDevice(fabric["a"]).IommuDomain, b.IommuDomain);
+        ulong phys = machine.Pages.AllocPage().Value;
+        DmaAddress iova = machine.Dma.DmaMapPhys(b, new PhysAddress(phys), 4096, DmaDirection.FromDevice);
+        var spoofing = new DmaPort(fabric, fabric["a"]) { RequesterIdOverride = fabric["b"].Bdf };
+
+        DmaResult blocked = spoofing.Write(iova, new byte[8]);
+        Assert.Equal(RouteStatus.AcsViolation, blocked.Status);
+        Assert.Equal(RouteReason.AcsSourceValidation, blocked.Failure.Reason);
+
+        PciFunction port = fabric["d0"];
+        port.Config.Write16(port.AcsCapabilityOffset + AcsConfig.Control, (ushort)(AcsFlags.RR | AcsFlags.CR | AcsFlags.UF));
+        byte[] data = Random(8, 9);
+        Assert.True(spoofing.Write(iova, data).IsSuccess);
+        fabric.TryFindRam(phys, out ulong offset, out _);
+        Assert.Equal(data, fabric.Ram.Region.GetSpan(offset, 8).ToArray());
+        Assert.Equal(RouteStatus.IommuFault, new DmaPort(fabric, fabric["a"]).Write(iova, data).Status);
+    }
 }

@@ -11,7 +11,7 @@ internal sealed class CountingTranslator : IRootComplexTranslator
 
     public bool Refuse { get; init; }
 
-    public bool TryTranslate(PciFunction requester, DmaAddress address, AccessKind access, out BusAddress translated, out ulong contiguousBytes)
+    public bool TryTranslate(PciFunction requester, Bdf requesterId, DmaAddress address, AccessKind access, out BusAddress translated, out ulong contiguousBytes)
     {
         Calls++;
         translated = new BusAddress(address.Value);

@@ -42,7 +42,7 @@ public sealed class IommuConcurrencyTests
             {
                 ulong page = (ulong)random.Next(Pages);
                 long gone = Volatile.Read(ref unmappedThrough);
-                if (!m.Unit.TryTranslate(requester, new DmaAddress(IovaBase + (page * Page) + 8), AccessKind.Write, out BusAddress target, out _))
+                if (!m.Unit.TryTranslate(requester, requester.Bdf, new DmaAddress(IovaBase + (page * Page) + 8), AccessKind.Write, out BusAddress target, out _))
                 {
                     continue;
                 }

@@ -99,7 +99,7 @@ public sealed class PageTableWalkerTests
             foreach (AccessKind access in new[] { AccessKind.Read, AccessKind.Write })
             {
                 IommuProt needed = access == AccessKind.Read ? IommuProt.Read : IommuProt.Write;
-                bool ok = m.Unit.TryTranslate(m["a"], new DmaAddress(va), access, out BusAddress translated, out ulong contiguous);
+                bool ok = m.Unit.TryTranslate(m["a"], m["a"].Bdf, new DmaAddress(va), access, out BusAddress translated, out ulong contiguous);
                 Assert.Equal(mapped && (prot & needed) != 0, ok);
                 if (!ok)
                 {
@@ -159,7 +159,7 @@ public sealed class PageTableWalkerTests
         ulong level3 = ReadEntry(m, domain.RootTable.Value, 0x4000_0000, 4).Address;
         WriteEntry(m, level3, 0x4000_0000, 3, PageTableEntry.Table(FabricBuilder.Memory32End - 0x10_0000));
 
-        Assert.False(m.Unit.TryTranslate(m["a"], new DmaAddress(0x4000_0000), AccessKind.Read, out _, out _));
+        Assert.False(m.Unit.TryTranslate(m["a"], m["a"].Bdf, new DmaAddress(0x4000_0000), AccessKind.Read, out _, out _));
         Assert.True(m.Unit.Faults.TryGetLast(out IommuFault fault));
         Assert.Equal(IommuFaultReason.PageTableUnreadable, fault.Reason);
         Assert.Equal(2, fault.Level);
@@ -177,7 +177,7 @@ public sealed class PageTableWalkerTests
         PageTableEntry leaf = ReadEntry(m, l1, 0x7000, 1);
         WriteEntry(m, l1, 0x7000, 1, new PageTableEntry(leaf.Value | (1UL << 62)));
 
-        Assert.False(m.Unit.TryTranslate(m["a"], new DmaAddress(0x7000), AccessKind.Read, out _, out _));
+        Assert.False(m.Unit.TryTranslate(m["a"], m["a"].Bdf, new DmaAddress(0x7000), AccessKind.Read, out _, out _));
         Assert.True(m.Unit.Faults.TryGetLast(out IommuFault fault));
         Assert.Equal(IommuFaultReason.ReservedBitsSet, fault.Reason);
         Assert.Equal(1, fault.Level);

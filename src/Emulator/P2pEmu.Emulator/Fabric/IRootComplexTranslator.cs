@@ -9,8 +9,9 @@ namespace P2pEmu.Emulator.Fabric;
 /// </summary>
 public interface IRootComplexTranslator
 {
-    /// <summary>Translates a request from <paramref name="requester"/> (its requester ID and domain).</summary>
+    /// <summary>Translates a request from <paramref name="requester"/>.</summary>
+    /// <param name="requesterId">The requester ID in the request, which selects the domain (the device's own, or a stale or spoofed one).</param>
     /// <param name="contiguousBytes">How many bytes from <paramref name="address"/> translate contiguously (to the page end).</param>
     /// <returns>False on a fault; the translator records it and nothing is accessed.</returns>
-    bool TryTranslate(PciFunction requester, DmaAddress address, AccessKind access, out BusAddress translated, out ulong contiguousBytes);
+    bool TryTranslate(PciFunction requester, Bdf requesterId, DmaAddress address, AccessKind access, out BusAddress translated, out ulong contiguousBytes);
 }

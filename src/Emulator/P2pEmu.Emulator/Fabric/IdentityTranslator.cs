@@ -8,7 +8,7 @@ public sealed class IdentityTranslator : IRootComplexTranslator
 {
     public static IdentityTranslator Instance { get; } = new();
 
-    public bool TryTranslate(PciFunction requester, DmaAddress address, AccessKind access, out BusAddress translated, out ulong contiguousBytes)
+    public bool TryTranslate(PciFunction requester, Bdf requesterId, DmaAddress address, AccessKind access, out BusAddress translated, out ulong contiguousBytes)
     {
         translated = new BusAddress(address.Value);
         contiguousBytes = ulong.MaxValue;

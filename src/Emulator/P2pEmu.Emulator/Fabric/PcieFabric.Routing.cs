@@ -132,16 +132,16 @@ public sealed partial class PcieFabric
             port = upstreamPort.UpstreamBridge;
         }
 
-        return RouteAtRootComplex(requester, port, a, access, redirectedAt, trace);
+        return RouteAtRootComplex(requester, requesterId ?? requester.Bdf, port, a, access, redirectedAt, trace);
     }
 
-    private RouteResult RouteAtRootComplex(PciFunction requester, PciBridge? ingressPort, ulong a, AccessKind access, PciFunction? redirectedAt, RouteTrace? trace)
+    private RouteResult RouteAtRootComplex(PciFunction requester, Bdf requesterId, PciBridge? ingressPort, ulong a, AccessKind access, PciFunction? redirectedAt, RouteTrace? trace)
     {
         HostBridge hb = requester.HostBridge;
         string rc = hb.Name;
-        if (!hb.Translator.TryTranslate(requester, new DmaAddress(a), access, out BusAddress translated, out ulong contiguous))
+        if (!hb.Translator.TryTranslate(requester, requesterId, new DmaAddress(a), access, out BusAddress translated, out ulong contiguous))
         {
-            trace?.Add(rc, $"translation of 0x{a:x} for {requester.Bdf} faulted");
+            trace?.Add(rc, $"translation of 0x{a:x} for {requesterId} faulted");
             return new RouteResult(RouteStatus.IommuFault, RoutePath.None, RouteReason.IommuFault, null) { RedirectedAt = redirectedAt, ReachedRootComplex = true };
         }
 

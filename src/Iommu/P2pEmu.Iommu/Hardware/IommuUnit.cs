@@ -242,19 +242,18 @@ public sealed class IommuUnit : IRootComplexTranslator
     }
 
     /// <summary>
-    /// The root-complex hook: translates a request from <paramref name="requester"/> (by its requester ID) in its domain,
+    /// The root-complex hook: translates a request in the domain of the requester ID it carries,
     /// from the IOTLB or by walking the page tables. A failure appends a record to <see cref="Faults"/>.
     /// </summary>
     /// <param name="contiguousBytes">Bytes from <paramref name="address"/> that translate contiguously (to the end of the cached run).</param>
     /// <returns>False on a fault; nothing is accessed. Allocates nothing.</returns>
-    public bool TryTranslate(PciFunction requester, DmaAddress address, AccessKind access, out BusAddress translated, out ulong contiguousBytes)
+    public bool TryTranslate(PciFunction requester, Bdf requesterId, DmaAddress address, AccessKind access, out BusAddress translated, out ulong contiguousBytes)
     {
         if (_mode == IommuMode.Off)
         {
             return Identity(address, out translated, out contiguousBytes);
         }
 
-        Bdf requesterId = requester.Bdf;
         IommuDomain? domain = GetDomain(requesterId);
         if (domain is null)
         {
