@@ -1,0 +1,249 @@
+using System;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using P2pEmu.Emulator.Addressing;
+using P2pEmu.Emulator.Fabric;
+
+namespace P2pEmu.Emulator.Devices.Nvme;
+
+/// <summary>Doorbells, command fetch, completion posting and PRP data transfer.</summary>
+public sealed partial class NvmeController
+{
+    /// <summary>Set while <see cref="RunQueues"/> runs (MMIO thread only).</summary>
+    private bool _running;
+
+    private void OnDoorbellWrite(int index, uint old, uint now)
+    {
+        if (!_rdy.IsSet || _cfs.IsSet)
+        {
+            return;
+        }
+
+        int qid = index >> 1;
+        if ((index & 1) == 0)
+        {
+            NvmeQueue? sq = _submissionQueues[qid];
+            if (sq is null || now >= sq.Entries)
+            {
+                InvalidDoorbellWriteCount++;
+                return;
+            }
+
+            sq.Tail = now;
+            RunQueues();
+            return;
+        }
+
+        NvmeQueue? cq = _completionQueues[qid];
+        if (cq is null || now >= cq.Entries)
+        {
+            InvalidDoorbellWriteCount++;
+            return;
+        }
+
+        cq.Head = now;
+        RunQueues(); // entries freed: submission queues stalled on this full CQ resume
+    }
+
+    /// <summary>
+    /// Runs every submission queue until none makes progress. Re-entrant doorbell writes (a command's data DMA
+    /// aimed at this controller's own BAR0) only record the new index: the outer run picks the work up, so a
+    /// guest cannot recurse the device, and a reset during a command ends the run.
+    /// </summary>
+    private void RunQueues()
+    {
+        if (_running)
+        {
+            return;
+        }
+
+        _running = true;
+        bool progress = true;
+        while (progress && _rdy.IsSet && !_cfs.IsSet)
+        {
+            progress = false;
+            for (int qid = 0; qid <= MaxIoQueues; qid++)
+            {
+                NvmeQueue? sq = _submissionQueues[qid];
+                if (sq is not null && sq.Head != sq.Tail && ProcessSubmissionQueue(sq))
+                {
+                    progress = true;
+                }
+            }
+        }
+
+        _running = false;
+    }
+
+    /// <summary>Fetches and executes commands until the SQ is empty, its CQ is full, or the controller fails or resets.</summary>
+    /// <returns>Whether at least one command completed.</returns>
+    private bool ProcessSubmissionQueue(NvmeQueue sq)
+    {
+        Span<byte> entry = stackalloc byte[SqEntryBytes];
+        bool progress = false;
+        while (sq.Head != sq.Tail && _rdy.IsSet && !_cfs.IsSet && _submissionQueues[sq.Id] == sq)
+        {
+            NvmeQueue? cq = _completionQueues[sq.CompletionQueueId];
+            if (cq is null || cq.IsFull)
+            {
+                return progress; // resumed by the CQ head doorbell
+            }
+
+            if (!_dma!.Read(sq.BaseAddress.Add((ulong)sq.Head * SqEntryBytes), entry).IsSuccess)
+            {
+                _cfs.IsSet = true;
+                return progress;
+            }
+
+            sq.Head = (sq.Head + 1) % sq.Entries;
+            NvmeCommand command = MemoryMarshal.Read<NvmeCommand>(entry);
+            uint dw0 = 0;
+            NvmeStatus status = sq.Id == 0 ? ExecuteAdmin(in command, ref dw0) : ExecuteIo(in command);
+            if (!_rdy.IsSet || _completionQueues[sq.CompletionQueueId] != cq)
+            {
+                return progress; // the command reset the controller or deleted the queue (a DMA into BAR0)
+            }
+
+            if (!PostCompletion(cq, sq, command.Cid, status, dw0))
+            {
+                _cfs.IsSet = true;
+                return progress;
+            }
+
+            progress = true;
+        }
+
+        return progress;
+    }
+
+    private bool PostCompletion(NvmeQueue cq, NvmeQueue sq, ushort cid, NvmeStatus status, uint dw0)
+    {
+        NvmeCompletion completion = new()
+        {
+            Dw0 = dw0,
+            SqHead = (ushort)sq.Head,
+            SqId = sq.Id,
+            Cid = cid,
+            StatusPhase = EncodeStatus(status, cq.Phase),
+        };
+        Span<byte> bytes = stackalloc byte[CqEntryBytes];
+        MemoryMarshal.Write(bytes, in completion);
+        if (!_dma!.Write(cq.BaseAddress.Add((ulong)cq.Tail * CqEntryBytes), bytes).IsSuccess)
+        {
+            return false;
+        }
+
+        cq.Tail++;
+        if (cq.Tail == cq.Entries)
+        {
+            cq.Tail = 0;
+            cq.Phase = !cq.Phase;
+        }
+
+        return true;
+    }
+
+    /// <summary>Status field: P in bit 0, SC in 8:1, SCT in 11:9, DNR (bit 15) on every error but a transfer error.</summary>
+    private static ushort EncodeStatus(NvmeStatus status, bool phase)
+    {
+        uint value = phase ? 1u : 0u;
+        if (status != NvmeStatus.Success)
+        {
+            uint code = (uint)status;
+            value |= (code & 0xFF) << 1;
+            value |= ((code >> 8) & 7) << 9;
+            if (status != NvmeStatus.DataTransferError)
+            {
+                value |= 1u << 15;
+            }
+        }
+
+        return (ushort)value;
+    }
+
+    /// <summary>
+    /// Moves <paramref name="data"/> to (<paramref name="toHost"/>) or from the command's PRP-described buffer:
+    /// PRP1 with an offset, then PRP2 as the second page or as a PRP list (chained through each list page's last entry).
+    /// Every byte moves once, between <paramref name="data"/> and the target.
+    /// </summary>
+    private NvmeStatus TransferPrp(in NvmeCommand command, Span<byte> data, bool toHost)
+    {
+        if ((command.Prp1 & 3) != 0)
+        {
+            return NvmeStatus.InvalidPrpOffset;
+        }
+
+        int first = (int)Math.Min((ulong)data.Length, PageBytes - (command.Prp1 & PageMask));
+        if (!Move(command.Prp1, data[..first], toHost))
+        {
+            return NvmeStatus.DataTransferError;
+        }
+
+        int done = first;
+        if (done == data.Length)
+        {
+            return NvmeStatus.Success;
+        }
+
+        if (data.Length - done <= PageBytes)
+        {
+            if ((command.Prp2 & PageMask) != 0)
+            {
+                return NvmeStatus.InvalidPrpOffset;
+            }
+
+            return Move(command.Prp2, data[done..], toHost) ? NvmeStatus.Success : NvmeStatus.DataTransferError;
+        }
+
+        ulong list = command.Prp2;
+        if ((list & 7) != 0)
+        {
+            return NvmeStatus.InvalidPrpOffset;
+        }
+
+        Span<byte> entryBytes = stackalloc byte[8];
+        while (done < data.Length)
+        {
+            if (!_dma!.Read(new DmaAddress(list), entryBytes).IsSuccess)
+            {
+                return NvmeStatus.DataTransferError;
+            }
+
+            ulong entry = BinaryPrimitives.ReadUInt64LittleEndian(entryBytes);
+            bool lastSlotOfListPage = ((list + 8) & PageMask) == 0;
+            if (lastSlotOfListPage && data.Length - done > PageBytes)
+            {
+                // More than one page remains: this slot points to the next list page.
+                if ((entry & 7) != 0)
+                {
+                    return NvmeStatus.InvalidPrpOffset;
+                }
+
+                list = entry;
+                continue;
+            }
+
+            if ((entry & PageMask) != 0)
+            {
+                return NvmeStatus.InvalidPrpOffset;
+            }
+
+            int n = Math.Min(PageBytes, data.Length - done);
+            if (!Move(entry, data.Slice(done, n), toHost))
+            {
+                return NvmeStatus.DataTransferError;
+            }
+
+            done += n;
+            list += 8;
+        }
+
+        return NvmeStatus.Success;
+    }
+
+    private bool Move(ulong address, Span<byte> data, bool toHost)
+    {
+        DmaResult result = toHost ? _dma!.Write(new DmaAddress(address), data) : _dma!.Read(new DmaAddress(address), data);
+        return result.IsSuccess;
+    }
+}

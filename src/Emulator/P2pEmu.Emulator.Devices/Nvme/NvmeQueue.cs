@@ -1,0 +1,43 @@
+using P2pEmu.Emulator.Addressing;
+
+namespace P2pEmu.Emulator.Devices.Nvme;
+
+/// <summary>
+/// One submission or completion queue's device-side state: its ring in host (or peer) memory and the
+/// indices the controller owns. Touched only on the MMIO thread (see <see cref="NvmeController"/>).
+/// </summary>
+internal sealed class NvmeQueue
+{
+    public NvmeQueue(ushort id, DmaAddress baseAddress, uint entries, ushort completionQueueId)
+    {
+        Id = id;
+        BaseAddress = baseAddress;
+        Entries = entries;
+        CompletionQueueId = completionQueueId;
+        Phase = true;
+    }
+
+    /// <summary>Queue identifier (0 is the admin queue).</summary>
+    public ushort Id { get; }
+
+    /// <summary>Where entry 0 lives, as the device addresses it.</summary>
+    public DmaAddress BaseAddress { get; }
+
+    /// <summary>Number of entries (the 0-based size field plus one).</summary>
+    public uint Entries { get; }
+
+    /// <summary>For an SQ, the CQ it completes to; unused for a CQ.</summary>
+    public ushort CompletionQueueId { get; }
+
+    /// <summary>SQ: next entry the controller fetches. CQ: last head the host wrote.</summary>
+    public uint Head { get; set; }
+
+    /// <summary>SQ: last tail the host wrote. CQ: next slot the controller posts to.</summary>
+    public uint Tail { get; set; }
+
+    /// <summary>CQ: the phase tag the controller writes; starts at 1 and toggles on each wrap.</summary>
+    public bool Phase { get; set; }
+
+    /// <summary>CQ: posting one more entry would overwrite one the host has not consumed.</summary>
+    public bool IsFull => (Tail + 1) % Entries == Head;
+}

@@ -1,0 +1,145 @@
+using System;
+using System.Buffers.Binary;
+using P2pEmu.Emulator.Devices.Nvme;
+using P2pEmu.Emulator.Fabric;
+using P2pEmu.Emulator.Pci;
+using P2pEmu.Emulator.Topology;
+using P2pEmu.Testing;
+
+namespace P2pEmu.Integration.Tests.Nvme;
+
+/// <summary>
+/// A machine with one NVMe controller (nvme0, behind rp0) and a memory endpoint (peer, behind rp1) on a host
+/// bridge that forwards peer-to-peer; the test acts as the driver through BAR0 MMIO and host RAM.
+/// </summary>
+internal sealed class NvmeHarness : IDisposable
+{
+    public const ulong AsqOffset = 0x10_0000;
+    public const ulong AcqOffset = 0x10_1000;
+    public const ulong IoSqOffset = 0x11_0000;
+    public const ulong IoCqOffset = 0x11_1000;
+    public const ulong DataOffset = 0x20_0000;
+    public const ulong ListOffset = 0x30_0000;
+
+    /// <summary>A bus address nothing claims: above the 64 MiB of RAM, below the MMIO windows.</summary>
+    public const ulong HoleAddress = 0x4000_0000;
+
+    private readonly NvmeModels _models;
+
+    public NvmeHarness(ulong cmbBytes = 0, params ulong[] namespaceBytes)
+    {
+        var namespaces = new NamespaceDescription[namespaceBytes.Length];
+        for (int i = 0; i < namespaceBytes.Length; i++)
+        {
+            namespaces[i] = new NamespaceDescription(namespaceBytes[i], null, $"$.nvme0.namespaces[{i}]");
+        }
+
+        var nvme = new DeviceDescription("nvme0", DeviceKind.Nvme, "$.nvme0") { Namespaces = namespaces, CmbBytes = cmbBytes };
+        TopologyDescription topology = Topo.Machine(Topo.HostBridge("hb0", 0, 0, true,
+            Topo.RootPort("rp0", nvme), Topo.RootPort("rp1", Topo.Endpoint("peer"))));
+        _models = new NvmeModels();
+        Fabric = NvmeModels.Build(topology, _models);
+        Controller = _models.Controllers["nvme0"];
+        Endpoint = (PciEndpoint)Fabric["nvme0"];
+        Bar0 = Endpoint.GetBar(0)!.Address;
+    }
+
+    public PcieFabric Fabric { get; }
+
+    public NvmeController Controller { get; }
+
+    public PciEndpoint Endpoint { get; }
+
+    public ulong Bar0 { get; }
+
+    public HostQueue? Admin { get; private set; }
+
+    public ulong Bus(ulong ramOffset) => Fabric.RamBusAddress(ramOffset);
+
+    public uint Read32(NvmeRegister register) => Read32((uint)register);
+
+    public uint Read32(uint offset)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        Fabric.TryHostRead(Bar0 + offset, bytes);
+        return BinaryPrimitives.ReadUInt32LittleEndian(bytes);
+    }
+
+    public ulong Read64(NvmeRegister register)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        Fabric.TryHostRead(Bar0 + (uint)register, bytes);
+        return BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+    }
+
+    public void Write32(NvmeRegister register, uint value) => Write32((uint)register, value);
+
+    public void Write32(uint offset, uint value)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes, value);
+        if (!Fabric.TryHostWrite(Bar0 + offset, bytes))
+        {
+            throw new InvalidOperationException($"MMIO write at BAR0+0x{offset:x} was not claimed.");
+        }
+    }
+
+    public void Write64(uint offset, ulong value)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
+        if (!Fabric.TryHostWrite(Bar0 + offset, bytes))
+        {
+            throw new InvalidOperationException($"MMIO write at BAR0+0x{offset:x} was not claimed.");
+        }
+    }
+
+    public void WriteDoorbell(int index, uint value) => Write32((uint)NvmeRegister.Sq0Tdbl + ((uint)index * 4), value);
+
+    /// <summary>Linux's nvme_pci_configure_admin_queue + nvme_enable_ctrl: AQA, ASQ, ACQ, then CC with EN, IOSQES 6, IOCQES 4.</summary>
+    public void Enable(uint adminEntries = 16, ulong? asqBus = null)
+    {
+        Write32(NvmeRegister.Aqa, (adminEntries - 1) | ((adminEntries - 1) << 16));
+        Write64((uint)NvmeRegister.Asq, asqBus ?? Bus(AsqOffset));
+        Write64((uint)NvmeRegister.Acq, Bus(AcqOffset));
+        Write32(NvmeRegister.Cc, 1u | (6u << 16) | (4u << 20));
+        Admin = new HostQueue(this, 0, AsqOffset, AcqOffset, adminEntries);
+    }
+
+    public void Disable() => Write32(NvmeRegister.Cc, (6u << 16) | (4u << 20));
+
+    public NvmeCompletion AdminCommand(NvmeCommand command) => Admin!.Submit(command);
+
+    /// <summary>Creates I/O CQ then SQ <paramref name="id"/> with <paramref name="entries"/> entries; both must succeed.</summary>
+    public HostQueue CreateIoQueuePair(ushort id, uint entries, ulong sqOffset = IoSqOffset, ulong cqOffset = IoCqOffset)
+    {
+        NvmeCompletion cq = AdminCommand(new NvmeCommand
+        {
+            Opcode = 0x05,
+            Cid = 0x100,
+            Prp1 = Bus(cqOffset),
+            Cdw10 = id | ((entries - 1) << 16),
+            Cdw11 = 1,
+        });
+        NvmeCompletion sq = AdminCommand(new NvmeCommand
+        {
+            Opcode = 0x01,
+            Cid = 0x101,
+            Prp1 = Bus(sqOffset),
+            Cdw10 = id | ((entries - 1) << 16),
+            Cdw11 = 1u | ((uint)id << 16),
+        });
+        if (cq.StatusPhase >> 1 != 0 || sq.StatusPhase >> 1 != 0)
+        {
+            throw new InvalidOperationException($"Queue creation failed: CQ 0x{cq.StatusPhase:x}, SQ 0x{sq.StatusPhase:x}.");
+        }
+
+        return new HostQueue(this, id, sqOffset, cqOffset, entries);
+    }
+
+    public void Dispose()
+    {
+        Fabric.Dispose();
+        _models.Dispose();
+    }
+}
