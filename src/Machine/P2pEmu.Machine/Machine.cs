@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using P2pEmu.Dma.Mapping;
 using P2pEmu.Dma.P2pDma;
+using P2pEmu.Emulator.Devices.Nvme;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Topology;
@@ -11,14 +12,17 @@ namespace P2pEmu.Machine;
 
 /// <summary>
 /// A running emulated machine built from a topology: the enumerated PCIe fabric with host RAM and every
-/// device, an IOMMU on each host bridge whose mode is not off, and the host software (P2PDMA, the DMA
+/// device (NVMe controllers behind their BAR0), an IOMMU on each host bridge whose mode is not off, and the host software (P2PDMA, the DMA
 /// API). The single composition root that the CLI, the tests and the benchmarks use.
 /// </summary>
 public sealed class Machine : IDisposable
 {
-    private Machine(PcieFabric fabric)
+    private readonly NvmeModels _nvme;
+
+    private Machine(PcieFabric fabric, NvmeModels nvme)
     {
         Fabric = fabric;
+        _nvme = nvme;
         Pages = new HostPageAllocator(fabric);
         Iommus = IommuUnit.InstallAll(fabric, Pages);
         P2pDma = new P2pDmaHost(fabric);
@@ -41,17 +45,23 @@ public sealed class Machine : IDisposable
     /// <summary>The kernel's DMA mapping API on this machine.</summary>
     public DmaApi Dma { get; }
 
+    /// <summary>The NVMe controller models, by topology name (what a driver reaches through BAR0).</summary>
+    public IReadOnlyDictionary<string, NvmeController> NvmeControllers => _nvme.Controllers;
+
     /// <summary>Builds a machine; a bad topology throws <see cref="TopologyException"/> and leaves nothing behind.</summary>
     public static Machine Build(TopologyDescription topology)
     {
-        PcieFabric fabric = FabricBuilder.Build(topology);
+        var nvme = new NvmeModels();
+        PcieFabric? fabric = null;
         try
         {
-            return new Machine(fabric);
+            fabric = NvmeModels.Build(topology, nvme);
+            return new Machine(fabric, nvme);
         }
         catch
         {
-            fabric.Dispose();
+            fabric?.Dispose();
+            nvme.Dispose();
             throw;
         }
     }
@@ -59,5 +69,10 @@ public sealed class Machine : IDisposable
     /// <summary>Builds a machine from a built-in topology name, a topology file or an lspci dump.</summary>
     public static Machine Load(string nameOrPath) => Build(TopologySource.Load(nameOrPath));
 
-    public void Dispose() => Fabric.Dispose();
+    /// <summary>Disposes the fabric, then the device models that own namespace memory.</summary>
+    public void Dispose()
+    {
+        Fabric.Dispose();
+        _nvme.Dispose();
+    }
 }
