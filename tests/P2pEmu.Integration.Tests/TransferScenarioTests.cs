@@ -44,7 +44,6 @@ public sealed class TransferScenarioTests
         TransferCheck bad = Assert.Single(report.Transfers, t => t.Requester == "a" && t.Target == "host RAM");
         Assert.False(bad.IntegrityOk);
         Assert.StartsWith("first bad byte at offset 0:", bad.Mismatch, System.StringComparison.Ordinal);
-        Assert.Contains("HostMemory", bad.Mismatch, System.StringComparison.Ordinal);
         TransferCheck refused = Assert.Single(report.Transfers, t => t.Requester == "a" && t.Target == "b BAR0");
         Assert.Equal("NOT_SUPPORTED", refused.MapType);
         Assert.Equal("KernelRefused", refused.Status);
