@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
 using P2pEmu.Dma.Mapping;
 using P2pEmu.Dma.P2pDma;
 using P2pEmu.Emulator.Devices.Nvme;
@@ -7,6 +8,7 @@ using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Topology;
 using P2pEmu.Iommu.Hardware;
+using P2pEmu.Machine.Diagnostics;
 
 namespace P2pEmu.Machine;
 
@@ -18,6 +20,7 @@ namespace P2pEmu.Machine;
 public sealed class Machine : IDisposable
 {
     private readonly NvmeModels _nvme;
+    private int _disposed;
 
     private Machine(PcieFabric fabric, NvmeModels nvme)
     {
@@ -27,6 +30,7 @@ public sealed class Machine : IDisposable
         Iommus = IommuUnit.InstallAll(fabric, Pages);
         P2pDma = new P2pDmaHost(fabric);
         Dma = new DmaApi(fabric, P2pDma, Iommus);
+        MachineMetrics.Register(this);
     }
 
     public PcieFabric Fabric { get; }
@@ -69,9 +73,18 @@ public sealed class Machine : IDisposable
     /// <summary>Builds a machine from a built-in topology name, a topology file or an lspci dump.</summary>
     public static Machine Load(string nameOrPath) => Build(TopologySource.Load(nameOrPath));
 
+    /// <summary>True once <see cref="Dispose"/> ran.</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
     /// <summary>Disposes the fabric, then the device models that own namespace memory.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        MachineMetrics.Unregister(this);
         Fabric.Dispose();
         _nvme.Dispose();
     }

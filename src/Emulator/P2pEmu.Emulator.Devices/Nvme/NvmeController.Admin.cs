@@ -5,7 +5,7 @@ using P2pEmu.Emulator.Addressing;
 
 namespace P2pEmu.Emulator.Devices.Nvme;
 
-/// <summary>Admin command set (NVMe base spec 2.0, §5): queues, Identify, Number of Queues.</summary>
+/// <summary>Admin command set (NVMe base spec 2.0, §5): queues, Identify, Number of Queues, Get Log Page.</summary>
 public sealed partial class NvmeController
 {
     private const byte OpDeleteIoSq = 0x00;
@@ -32,6 +32,7 @@ public sealed partial class NvmeController
             OpCreateIoSq => CreateIoSubmissionQueue(in command),
             OpDeleteIoCq => DeleteIoCompletionQueue(in command),
             OpCreateIoCq => CreateIoCompletionQueue(in command),
+            OpGetLogPage => GetLogPage(in command),
             OpIdentify => Identify(in command),
             OpSetFeatures => SetFeatures(in command, ref dw0),
             OpGetFeatures => GetFeatures(in command, ref dw0),
@@ -225,13 +226,16 @@ public sealed partial class NvmeController
         data[111] = 1; // CNTRLTYPE: I/O controller
         data[258] = 3; // ACL
         data[259] = 3; // AERL
+        data[261] = 1 << 2; // LPA: extended data (NUMDU, LPOL/LPOU)
+        data[262] = ErrorLogEntries - 1; // ELPE
         data[512] = (byte)((IoSqEntrySizeLog2 << 4) | IoSqEntrySizeLog2); // SQES
         data[513] = (byte)((IoCqEntrySizeLog2 << 4) | IoCqEntrySizeLog2); // CQES
         BinaryPrimitives.WriteUInt32LittleEndian(data[516..], (uint)_namespaces.Length); // NN
+        BinaryPrimitives.WriteUInt16LittleEndian(data[520..], OncsDatasetManagement | OncsWriteZeroes); // ONCS
         WriteAscii(data.Slice(768, 256), "nqn.2026-01.io.p2pemu:" + SerialNumber, pad: 0); // SUBNQN
     }
 
-    /// <summary>Identify Namespace data structure (CNS 00h): sizes and LBA format 0 (512-byte data, no metadata).</summary>
+    /// <summary>Identify Namespace data structure (CNS 00h): sizes, DLFEAT and LBA format 0 (512-byte data, no metadata).</summary>
     private static void FillIdentifyNamespace(NvmeNamespace ns, Span<byte> data)
     {
         BinaryPrimitives.WriteUInt64LittleEndian(data[0..], ns.BlockCount); // NSZE
@@ -239,6 +243,7 @@ public sealed partial class NvmeController
         BinaryPrimitives.WriteUInt64LittleEndian(data[16..], ns.BlockCount); // NUSE
         data[25] = 0; // NLBAF: one format (0-based)
         data[26] = 0; // FLBAS: format 0
+        data[33] = 0b001; // DLFEAT: deallocated logical blocks read as all zeroes
         data[128 + 2] = NvmeNamespace.LbaShift; // LBAF0.LBADS
     }
 

@@ -1,13 +1,20 @@
 using System;
+using System.Runtime.InteropServices;
 
 namespace P2pEmu.Emulator.Devices.Nvme;
 
-/// <summary>NVM command set I/O commands: Flush, Write, Read (NVMe NVM command set spec 1.0, §3).</summary>
+/// <summary>NVM command set I/O commands: Flush, Write, Read, Write Zeroes, Dataset Management (NVMe NVM command set spec 1.0, §3).</summary>
 public sealed partial class NvmeController
 {
     private const byte OpFlush = 0x00;
     private const byte OpWrite = 0x01;
     private const byte OpRead = 0x02;
+    private const byte OpWriteZeroes = 0x08;
+    private const byte OpDatasetManagement = 0x09;
+    private const ushort OncsDatasetManagement = 1 << 2;
+    private const ushort OncsWriteZeroes = 1 << 3;
+    private const uint DsmDeallocate = 1 << 2;
+    private const int DsmRangeBytes = 16;
     private const uint BroadcastNsid = 0xFFFF_FFFF;
 
     /// <summary>Largest data transfer (MDTS pages).</summary>
@@ -30,6 +37,10 @@ public sealed partial class NvmeController
             case OpWrite:
             case OpRead:
                 return ReadWrite(in command, toHost: command.Opcode == OpRead);
+            case OpWriteZeroes:
+                return WriteZeroes(in command);
+            case OpDatasetManagement:
+                return DatasetManagement(in command);
             default:
                 return NvmeStatus.InvalidOpcode;
         }
@@ -45,8 +56,10 @@ public sealed partial class NvmeController
 
         ulong slba = command.Cdw10 | ((ulong)command.Cdw11 << 32);
         ulong blocks = (command.Cdw12 & 0xFFFF) + 1UL;
-        if (slba >= ns.BlockCount || blocks > ns.BlockCount - slba)
+        if (!InRange(ns, slba, blocks))
         {
+            _errorLocation = 40; // CDW10: SLBA
+            _errorLba = slba;
             return NvmeStatus.LbaOutOfRange;
         }
 
@@ -60,4 +73,68 @@ public sealed partial class NvmeController
         Span<byte> media = ns.Memory.GetSpan(slba << NvmeNamespace.LbaShift, (int)bytes);
         return TransferPrp(in command, media, toHost);
     }
+
+    /// <summary>Write Zeroes: SLBA in CDW10/CDW11, NLB (0-based) in CDW12 15:0; the range is zeroed, nothing is transferred.</summary>
+    private NvmeStatus WriteZeroes(in NvmeCommand command)
+    {
+        NvmeNamespace? ns = FindNamespace(command.Nsid);
+        if (ns is null)
+        {
+            return NvmeStatus.InvalidNamespace;
+        }
+
+        ulong slba = command.Cdw10 | ((ulong)command.Cdw11 << 32);
+        ulong blocks = (command.Cdw12 & 0xFFFF) + 1UL;
+        if (!InRange(ns, slba, blocks))
+        {
+            _errorLocation = 40; // CDW10: SLBA
+            _errorLba = slba;
+            return NvmeStatus.LbaOutOfRange;
+        }
+
+        ns.Memory.Fill(slba << NvmeNamespace.LbaShift, blocks << NvmeNamespace.LbaShift, 0);
+        return NvmeStatus.Success;
+    }
+
+    /// <summary>
+    /// Dataset Management: NR (0-based, CDW10 7:0) 16-byte ranges read through PRP1/PRP2; with AD (CDW11 bit 2) every
+    /// range is deallocated and reads back as zeroes (DLFEAT 001b). All ranges are checked before any is deallocated.
+    /// Without AD the attributes are hints and the command does nothing.
+    /// </summary>
+    private NvmeStatus DatasetManagement(in NvmeCommand command)
+    {
+        NvmeNamespace? ns = FindNamespace(command.Nsid);
+        if (ns is null)
+        {
+            return NvmeStatus.InvalidNamespace;
+        }
+
+        int count = (int)(command.Cdw10 & 0xFF) + 1;
+        Span<byte> ranges = stackalloc byte[count * DsmRangeBytes];
+        NvmeStatus transfer = TransferPrp(in command, ranges, toHost: false);
+        if (transfer != NvmeStatus.Success || (command.Cdw11 & DsmDeallocate) == 0)
+        {
+            return transfer;
+        }
+
+        ReadOnlySpan<NvmeDsmRange> parsed = MemoryMarshal.Cast<byte, NvmeDsmRange>(ranges);
+        foreach (NvmeDsmRange range in parsed)
+        {
+            if (range.LengthInBlocks != 0 && !InRange(ns, range.StartingLba, range.LengthInBlocks))
+            {
+                _errorLba = range.StartingLba;
+                return NvmeStatus.LbaOutOfRange;
+            }
+        }
+
+        foreach (NvmeDsmRange range in parsed)
+        {
+            ns.Memory.Fill(range.StartingLba << NvmeNamespace.LbaShift, (ulong)range.LengthInBlocks << NvmeNamespace.LbaShift, 0);
+        }
+
+        return NvmeStatus.Success;
+    }
+
+    private static bool InRange(NvmeNamespace ns, ulong slba, ulong blocks) =>
+        slba < ns.BlockCount && blocks <= ns.BlockCount - slba;
 }

@@ -98,10 +98,16 @@ public sealed partial class NvmeController
             sq.Head = (sq.Head + 1) % sq.Entries;
             NvmeCommand command = MemoryMarshal.Read<NvmeCommand>(entry);
             uint dw0 = 0;
+            BeginCommand();
             NvmeStatus status = sq.Id == 0 ? ExecuteAdmin(in command, ref dw0) : ExecuteIo(in command);
             if (!_rdy.IsSet || _completionQueues[sq.CompletionQueueId] != cq)
             {
                 return progress; // the command reset the controller or deleted the queue (a DMA into BAR0)
+            }
+
+            if (status != NvmeStatus.Success)
+            {
+                RecordError(sq.Id, in command, status, cq.Phase);
             }
 
             if (!PostCompletion(cq, sq, command.Cid, status, dw0))
