@@ -129,6 +129,11 @@ public sealed partial class NvmeController
 
         foreach (NvmeDsmRange range in parsed)
         {
+            if (range.LengthInBlocks == 0)
+            {
+                continue; // an empty range names no blocks, whatever its SLBA
+            }
+
             ns.Memory.Fill(range.StartingLba << NvmeNamespace.LbaShift, (ulong)range.LengthInBlocks << NvmeNamespace.LbaShift, 0);
         }
 
