@@ -63,10 +63,7 @@ public sealed partial class P2pDmaHost
             {
                 if (verbose)
                 {
-                    lock (_log)
-                    {
-                        _log.Add($"{device.Name}: cannot be used for peer-to-peer DMA as it is not a PCI device");
-                    }
+                    LogLine($"{device.Name}: cannot be used for peer-to-peer DMA as it is not a PCI device");
                 }
 
                 return -1;

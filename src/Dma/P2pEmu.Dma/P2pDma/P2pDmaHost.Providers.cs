@@ -558,14 +558,6 @@ public sealed partial class P2pDmaHost
 
     private bool HasNonMappableBars(PciFunction pdev) => _nonMappableBars.ContainsKey(pdev);
 
-    private void LogLine(string line)
-    {
-        lock (_log)
-        {
-            _log.Add(line);
-        }
-    }
-
     private static PciBar? GetBar(PciFunction pdev, int bar) => (pdev as PciEndpoint)?.GetBar(bar);
 
     private static void ThrowIfNotStandardBar(int bar)

@@ -60,11 +60,14 @@ public sealed partial class P2pDmaHost
         return _p2pdma.TryGetValue(pdev, out PciP2pdma? state) ? state : null;
     }
 
-    private void Warn(PciFunction device, string message)
+    private void Warn(PciFunction device, string message) => LogLine($"pci {device.Address}: {message}");
+
+    /// <summary>Appends one line to <see cref="KernelLog"/>.</summary>
+    private void LogLine(string line)
     {
         lock (_log)
         {
-            _log.Add($"pci {device.Address}: {message}");
+            _log.Add(line);
         }
     }
 }

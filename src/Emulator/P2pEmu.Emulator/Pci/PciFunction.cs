@@ -72,6 +72,17 @@ public abstract class PciFunction
     /// <summary>Link Capabilities Port Number: what an ACS egress control vector bit refers to.</summary>
     public int PortNumber { get; private protected set; }
 
+    /// <summary>
+    /// What the function is, in the topology file's words ("nvme", "root-port", ...), with a switch's ports
+    /// told apart ("switch upstream port", "switch downstream port").
+    /// </summary>
+    public string KindName => this switch
+    {
+        PciBridge { IsUpstreamPort: true } => "switch upstream port",
+        PciBridge { IsDownstreamPort: true } => "switch downstream port",
+        _ => Topology.Json.TopologyJsonNames.KindText(Kind),
+    };
+
     /// <summary>"segment:bus:dev.fn" as lspci -D prints it.</summary>
     public string Address => $"{HostBridge.Segment:x4}:{Bdf}";
 

@@ -4,6 +4,7 @@ using System.Text;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Pci;
 using P2pEmu.Emulator.Topology;
+using P2pEmu.Emulator.Topology.Json;
 
 namespace P2pEmu.Machine.Reports;
 
@@ -95,30 +96,12 @@ public static class TopologyTreeReport
         return (function.Config.Read16(PciConfig.VendorId), function.Config.Read16(PciConfig.DeviceId));
     }
 
-    private static string KindText(PciFunction function) => function switch
-    {
-        PciEndpoint { IsVirtualFunction: true } => "vf",
-        PciBridge { IsUpstreamPort: true } => "switch upstream port",
-        PciBridge { IsDownstreamPort: true } => "switch downstream port",
-        _ => function.Kind switch
-        {
-            DeviceKind.HostBridge => "host-bridge",
-            DeviceKind.RootPort => "root-port",
-            _ => function.Kind.ToString().ToLowerInvariant(),
-        },
-    };
+    private static string KindText(PciFunction function) => function is PciEndpoint { IsVirtualFunction: true } ? "vf" : function.KindName;
 
-    /// <summary>A byte count in the largest binary unit that divides it.</summary>
+    /// <summary>A byte count in the largest binary unit that divides it, plain bytes marked "B".</summary>
     public static string Size(ulong bytes)
     {
-        string[] units = { "B", "KiB", "MiB", "GiB", "TiB" };
-        int unit = 0;
-        while (unit < units.Length - 1 && bytes >= 1024 && bytes % 1024 == 0)
-        {
-            bytes /= 1024;
-            unit++;
-        }
-
-        return string.Create(CultureInfo.InvariantCulture, $"{bytes}{units[unit]}");
+        string text = SizeText.Format(bytes);
+        return char.IsAsciiDigit(text[^1]) ? text + "B" : text;
     }
 }

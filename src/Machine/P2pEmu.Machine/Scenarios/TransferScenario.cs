@@ -8,7 +8,6 @@ using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Memory;
 using P2pEmu.Emulator.Pci;
-using P2pEmu.Emulator.Topology;
 using P2pEmu.Machine.Reports;
 
 namespace P2pEmu.Machine.Scenarios;
@@ -33,13 +32,11 @@ public static class TransferScenario
         var random = new Random(seed);
         var requesters = new List<PciEndpoint>();
         var targets = new List<PciBar>();
-        foreach (PciFunction function in fabric.Functions)
+        foreach (PciFunction function in P2pMatrix.EndpointFunctions(machine))
         {
-            if (function is PciEndpoint endpoint && endpoint.Kind != DeviceKind.HostBridge)
-            {
-                requesters.Add(endpoint);
-                targets.AddRange(FindMemoryBars(endpoint));
-            }
+            var endpoint = (PciEndpoint)function;
+            requesters.Add(endpoint);
+            targets.AddRange(FindMemoryBars(endpoint));
         }
 
         var checks = new List<TransferCheck>();

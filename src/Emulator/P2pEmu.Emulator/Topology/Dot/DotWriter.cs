@@ -131,26 +131,8 @@ public static class DotWriter
 
     private static string FunctionId(PciFunction function) => "fn:" + function.Address;
 
-    private static string KindText(PciFunction function)
-    {
-        string kind = function switch
-        {
-            PciBridge { IsUpstreamPort: true } => "switch upstream port",
-            PciBridge { IsDownstreamPort: true } => "switch downstream port",
-            _ => function.Kind switch
-            {
-                DeviceKind.HostBridge => "host-bridge",
-                DeviceKind.RootPort => "root-port",
-                DeviceKind.Switch => "switch",
-                DeviceKind.Endpoint => "endpoint",
-                DeviceKind.Nvme => "nvme",
-                DeviceKind.Nic => "nic",
-                DeviceKind.Accelerator => "accelerator",
-                _ => function.Kind.ToString(),
-            },
-        };
-        return function is PciEndpoint { IsVirtualFunction: true } ? kind + " VF" : kind;
-    }
+    private static string KindText(PciFunction function) =>
+        function is PciEndpoint { IsVirtualFunction: true } ? function.KindName + " VF" : function.KindName;
 
     private static string AcsText(AcsFlags control)
     {

@@ -9,7 +9,7 @@ namespace P2pEmu.Emulator.Topology.Json;
 /// Decimal suffixes (K, M, G, KB, MB, GB) are rejected on purpose: "64MB" is ambiguous, and a BAR size
 /// that is off by a factor of 1.048576 is not a power of two.
 /// </summary>
-internal static class SizeText
+public static class SizeText
 {
     private const string Accepted = "use a whole number of bytes with an optional KiB, MiB, GiB or TiB suffix (powers of 1024), e.g. \"64MiB\"";
 
