@@ -7,8 +7,7 @@ namespace P2pEmu.Dma.Mapping;
 
 /// <summary>
 /// Linux <c>struct sg_table</c>: the CPU-side entries (<see cref="OrigNents"/>) and, after
-/// <c>dma_map_sgtable</c>, the first <see cref="Nents"/> entries' DMA fields. A table built from phys ranges
-/// (<c>dma_buf_phys_vec_to_sgt</c>) has no CPU side: <see cref="OrigNents"/> is 0.
+/// <c>dma_map_sgtable</c>, the first <see cref="Nents"/> entries' DMA fields.
 /// </summary>
 public sealed class SgTable
 {
@@ -19,13 +18,6 @@ public sealed class SgTable
         ArgumentNullException.ThrowIfNull(entries);
         _entries = entries.ToList();
         OrigNents = _entries.Count;
-    }
-
-    internal SgTable(List<Scatterlist> dmaOnly, int nents)
-    {
-        _entries = dmaOnly;
-        OrigNents = 0;
-        Nents = nents;
     }
 
     public IReadOnlyList<Scatterlist> Entries => _entries;

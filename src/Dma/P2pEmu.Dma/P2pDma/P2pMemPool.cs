@@ -129,23 +129,6 @@ public sealed class P2pMemPool
         }
     }
 
-    /// <summary>True when <paramref name="busAddress"/> lies in a range of this pool.</summary>
-    public bool ContainsBusAddress(ulong busAddress)
-    {
-        lock (_chunks)
-        {
-            foreach (Chunk chunk in _chunks)
-            {
-                if (unchecked(busAddress - chunk.BusAddress) < chunk.SizeBytes)
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
-    }
-
     /// <summary>One added range and its page bitmap (a set bit is a used page).</summary>
     private sealed class Chunk
     {
