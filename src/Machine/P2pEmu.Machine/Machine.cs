@@ -18,7 +18,7 @@ namespace P2pEmu.Machine;
 /// <summary>
 /// A running emulated machine built from a topology: the enumerated PCIe fabric with host RAM and every
 /// device (NVMe controllers behind their BAR0), an IOMMU on each host bridge whose mode is not off, and the host software (P2PDMA, the DMA
-/// API). The single composition root that the CLI, the tests and the benchmarks use.
+/// API, the NVMe driver with a disk per namespace). The single composition root that the CLI, the tests and the benchmarks use.
 /// </summary>
 public sealed class Machine : IDisposable
 {

@@ -202,13 +202,21 @@ public sealed partial class NvmeDev : IBlkMqOps
         return error;
     }
 
-    /// <summary><c>nvme_dev_disable</c> and the frees of remove: queues deleted on the controller when it is live, shut down, memory freed.</summary>
+    /// <summary>
+    /// <c>nvme_dev_disable</c> and the frees of remove: a live controller gets its I/O queues deleted and a normal
+    /// shutdown; one that is not live but was enabled is disabled (CC.EN = 0), so it stops using the queue memory
+    /// before that is freed.
+    /// </summary>
     private void Teardown(bool shutdown)
     {
         if (shutdown)
         {
             DeleteIoQueues();
             DisableCtrl(shutdown: true);
+        }
+        else if ((_ctrlConfig & NvmeReg.CcEnable) != 0)
+        {
+            DisableCtrl(shutdown: false);
         }
 
         FailInflight(NvmeStatusCode.HostAbortedCmd);
