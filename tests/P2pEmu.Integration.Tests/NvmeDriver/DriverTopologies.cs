@@ -46,8 +46,9 @@ internal static class DriverTopologies
     /// empty the pair is BUS_ADDR (peer traffic turns around in the switch); with RR|CR it is THRU_HOST_BRIDGE.
     /// </summary>
     /// <param name="cmbOnBoth">Give nvme0 a 4 MiB CMB too (two providers).</param>
-    public static TopologyDescription SwitchPair(AcsFlags portAcs, bool cmbOnBoth = false) =>
-        Machine(IommuMode.Translate, true, Topo.RootPort("rp0", Topo.Switch("sw0",
+    /// <param name="iommu">The host bridge's IOMMU mode.</param>
+    public static TopologyDescription SwitchPair(AcsFlags portAcs, bool cmbOnBoth = false, IommuMode iommu = IommuMode.Translate) =>
+        Machine(iommu, true, Topo.RootPort("rp0", Topo.Switch("sw0",
             Topo.Port("sw0.dp0", portAcs, Nvme("nvme0", cmbOnBoth ? 4 * MiB : 0, 16 * MiB)),
             Topo.Port("sw0.dp1", portAcs, Nvme("nvme1", 4 * MiB, 16 * MiB)))));
 
