@@ -50,6 +50,9 @@ public sealed class Bio
     /// <summary><c>bi_io_vec</c>, <c>bi_vcnt</c> entries.</summary>
     public IReadOnlyList<BioVec> Vecs => _vecs;
 
+    /// <summary><c>bio_full</c> as far as bio_vecs go: no room for another one.</summary>
+    public bool IsFull => _vecs.Count >= MaxVecs;
+
     /// <summary>The page map of the bio's pages when it carries P2P pages; null for host RAM.</summary>
     public P2pPagemap? Pagemap { get; private set; }
 
@@ -108,6 +111,38 @@ public sealed class Bio
         _vecs.Add(new BioVec(page, offset, length));
         Size += length;
         return length;
+    }
+
+    /// <summary>
+    /// Takes the last <paramref name="bytes"/> bytes off the bio (as <c>bio_iov_iter_align_down</c> does when a full bio
+    /// does not end on a logical block) and returns them as bio_vecs, in order.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bytes"/> is not below the bio's size.</exception>
+    internal List<BioVec> TrimTail(uint bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(bytes, Size);
+        var removed = new List<BioVec>();
+        uint left = bytes;
+        while (left != 0)
+        {
+            BioVec last = _vecs[^1];
+            if (last.Length <= left)
+            {
+                _vecs.RemoveAt(_vecs.Count - 1);
+                removed.Insert(0, last);
+                left -= last.Length;
+            }
+            else
+            {
+                uint keep = last.Length - left;
+                _vecs[^1] = last with { Length = keep };
+                removed.Insert(0, BioVec.FromPhys(last.Phys + keep, left));
+                left = 0;
+            }
+        }
+
+        Size -= bytes;
+        return removed;
     }
 
     public override string ToString() => $"{Op} sector {Sector} +{Size} bytes in {_vecs.Count} vecs{(Pagemap is null ? string.Empty : " (P2P)")}";

@@ -13,11 +13,13 @@ namespace P2pEmu.Dma.Block;
 /// <see cref="DirectIoAllowsP2pdma"/>).
 /// </summary>
 /// <remarks>
-/// The O_DIRECT path follows Linux: the position must be a multiple of the logical block size and every buffer
-/// segment must start on the DMA alignment and be whole logical blocks (EINVAL otherwise); I/O is cut at the end of
-/// the disk (a read there returns 0, a write ENOSPC); pages go into bios with <see cref="Bio.BioAddPage"/>, so a
-/// buffer that mixes host and P2P pages (or P2P pages of two providers) becomes several bios, each homogeneous; all
-/// bios are submitted, then waited for, and the first error decides the result.
+/// The O_DIRECT path follows Linux (the relaxed rule of 6.18: segments need only the DMA alignment): the position and
+/// the total length must be multiples of the logical block size and every buffer segment must start and end on the
+/// DMA alignment (EINVAL otherwise); I/O is cut at the end of the disk (a read there returns 0, a write ENOSPC);
+/// pages go into bios with <see cref="Bio.BioAddPage"/>, so a buffer that mixes host and P2P pages (or P2P pages of
+/// two providers) becomes several bios, each homogeneous — and fails with EINVAL, before anything is submitted,
+/// when the switch falls inside a logical block; all bios are submitted, then waited for, and the first error
+/// decides the result.
 /// </remarks>
 public sealed class BlockDevice
 {
@@ -138,12 +140,12 @@ public sealed class BlockDevice
             return Errno.ENODEV;
         }
 
-        // blkdev_dio_invalid: the position and every segment's length in whole logical blocks, addresses DMA aligned.
         ulong blockMask = LogicalBlockSize - 1;
+        ulong dmaMask = Queue.Limits.DmaAlignment;
         ulong total = 0;
         foreach (BioVec vec in buffer)
         {
-            if ((vec.Phys & Queue.Limits.DmaAlignment) != 0 || (vec.Length & blockMask) != 0)
+            if (((vec.Phys | vec.Length) & dmaMask) != 0)
             {
                 return Errno.EINVAL;
             }
@@ -151,7 +153,7 @@ public sealed class BlockDevice
             total += vec.Length;
         }
 
-        if (position < 0 || ((ulong)position & blockMask) != 0)
+        if (position < 0 || (((ulong)position | total) & blockMask) != 0)
         {
             return Errno.EINVAL;
         }
@@ -168,10 +170,35 @@ public sealed class BlockDevice
         }
 
         ulong length = Math.Min(total, SizeBytes - pos);
+        List<Bio>? bios = BuildBios(op, pos, length, buffer);
+        if (bios is null)
+        {
+            return Errno.EINVAL;
+        }
+
         var inflight = new List<Request>();
         BlkStatus first = BlkStatus.Ok;
-        var bio = new Bio(Queue.P2p, op, pos >> BlockGeometry.SectorShift);
+        foreach (Bio bio in bios)
+        {
+            first = First(first, Submit(bio, inflight));
+        }
+
+        BlkStatus status = WaitAll(inflight, first);
+        return status == BlkStatus.Ok ? Result.Ok((long)length) : BlkErrors.BlkStatusToErrno(status);
+    }
+
+    /// <summary>
+    /// <c>bio_iov_iter_get_pages</c> over the whole buffer: pages go into bios until one refuses a page (full, or of
+    /// another page map); a full bio that does not end on a logical block hands its tail to the next. Null when a
+    /// logical block would mix pages of two page maps (nothing is submitted then: EINVAL).
+    /// </summary>
+    private List<Bio>? BuildBios(ReqOp op, ulong position, ulong length, IReadOnlyList<BioVec> buffer)
+    {
+        ulong blockMask = LogicalBlockSize - 1;
+        var bios = new List<Bio>();
+        var bio = new Bio(Queue.P2p, op, position >> BlockGeometry.SectorShift);
         ulong queued = 0;
+        ulong sealedBytes = 0;
         foreach (BioVec vec in buffer)
         {
             if (queued == length)
@@ -180,19 +207,40 @@ public sealed class BlockDevice
             }
 
             uint n = (uint)Math.Min(vec.Length, length - queued);
-            if (bio.BioAddPage(vec.Page, n, vec.Offset) == 0)
+            queued += n;
+            if (bio.BioAddPage(vec.Page, n, vec.Offset) != 0)
             {
-                first = First(first, Submit(bio, inflight));
-                bio = new Bio(Queue.P2p, op, (pos + queued) >> BlockGeometry.SectorShift);
-                bio.BioAddPage(vec.Page, n, vec.Offset);
+                continue;
             }
 
-            queued += n;
+            List<BioVec> carry = new();
+            uint misaligned = bio.Size & (uint)blockMask;
+            if (misaligned != 0)
+            {
+                if (!bio.IsFull)
+                {
+                    return null;
+                }
+
+                carry = bio.TrimTail(misaligned);
+            }
+
+            bios.Add(bio);
+            sealedBytes += bio.Size;
+            bio = new Bio(Queue.P2p, op, (position + sealedBytes) >> BlockGeometry.SectorShift);
+            foreach (BioVec c in carry)
+            {
+                bio.BioAddPage(c.Page, c.Length, c.Offset);
+            }
+
+            if (bio.BioAddPage(vec.Page, n, vec.Offset) == 0)
+            {
+                return null;
+            }
         }
 
-        first = First(first, Submit(bio, inflight));
-        BlkStatus status = WaitAll(inflight, first);
-        return status == BlkStatus.Ok ? Result.Ok((long)length) : BlkErrors.BlkStatusToErrno(status);
+        bios.Add(bio);
+        return bios;
     }
 
     private BlkStatus Submit(Bio bio, List<Request> inflight)
