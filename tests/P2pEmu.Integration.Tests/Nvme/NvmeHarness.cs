@@ -20,6 +20,7 @@ internal sealed class NvmeHarness : IDisposable
     public const ulong IoCqOffset = 0x11_1000;
     public const ulong DataOffset = 0x20_0000;
     public const ulong ListOffset = 0x30_0000;
+    public const ulong ScratchOffset = 0x3F_0000;
 
     /// <summary>A bus address nothing claims: above the 64 MiB of RAM, below the MMIO windows.</summary>
     public const ulong HoleAddress = 0x4000_0000;
@@ -135,6 +136,18 @@ internal sealed class NvmeHarness : IDisposable
         }
 
         return new HostQueue(this, id, sqOffset, cqOffset, entries);
+    }
+
+    /// <summary>The newest Error Information log entry, read with Get Log Page (16 dwords) into the scratch page.</summary>
+    public NvmeErrorLogEntry NewestError()
+    {
+        NvmeCompletion log = AdminCommand(new NvmeCommand { Opcode = 0x02, Cid = 0xE00, Prp1 = Bus(ScratchOffset), Cdw10 = 0x01u | (15u << 16) });
+        if (log.StatusPhase >> 1 != 0)
+        {
+            throw new InvalidOperationException($"Get Log Page failed: 0x{log.StatusPhase:x}.");
+        }
+
+        return Fabric.Ram.Region.Read<NvmeErrorLogEntry>(ScratchOffset);
     }
 
     public void Dispose()

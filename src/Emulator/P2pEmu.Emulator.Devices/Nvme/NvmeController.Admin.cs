@@ -208,7 +208,7 @@ public sealed partial class NvmeController
                 return NvmeStatus.InvalidField;
         }
 
-        return TransferPrp(in command, data, toHost: true);
+        return TransferData(in command, data, toHost: true);
     }
 
     /// <summary>Identify Controller data structure (CNS 01h); offsets per NVMe base spec 2.0, figure 275.</summary>
@@ -232,6 +232,7 @@ public sealed partial class NvmeController
         data[513] = (byte)((IoCqEntrySizeLog2 << 4) | IoCqEntrySizeLog2); // CQES
         BinaryPrimitives.WriteUInt32LittleEndian(data[516..], (uint)_namespaces.Length); // NN
         BinaryPrimitives.WriteUInt16LittleEndian(data[520..], OncsDatasetManagement | OncsWriteZeroes); // ONCS
+        BinaryPrimitives.WriteUInt32LittleEndian(data[536..], SglSupport); // SGLS
         WriteAscii(data.Slice(768, 256), "nqn.2026-01.io.p2pemu:" + SerialNumber, pad: 0); // SUBNQN
     }
 

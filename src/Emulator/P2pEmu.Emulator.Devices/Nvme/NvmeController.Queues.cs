@@ -1,12 +1,9 @@
 using System;
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using P2pEmu.Emulator.Addressing;
-using P2pEmu.Emulator.Fabric;
 
 namespace P2pEmu.Emulator.Devices.Nvme;
 
-/// <summary>Doorbells, command fetch, completion posting and PRP data transfer.</summary>
+/// <summary>Doorbells, command fetch and completion posting.</summary>
 public sealed partial class NvmeController
 {
     /// <summary>Set while <see cref="RunQueues"/> runs (MMIO thread only).</summary>
@@ -165,91 +162,5 @@ public sealed partial class NvmeController
         }
 
         return (ushort)value;
-    }
-
-    /// <summary>
-    /// Moves <paramref name="data"/> to (<paramref name="toHost"/>) or from the command's PRP-described buffer:
-    /// PRP1 with an offset, then PRP2 as the second page or as a PRP list (chained through each list page's last entry).
-    /// Every byte moves once, between <paramref name="data"/> and the target.
-    /// </summary>
-    private NvmeStatus TransferPrp(in NvmeCommand command, Span<byte> data, bool toHost)
-    {
-        if ((command.Prp1 & 3) != 0)
-        {
-            return NvmeStatus.InvalidPrpOffset;
-        }
-
-        int first = (int)Math.Min((ulong)data.Length, PageBytes - (command.Prp1 & PageMask));
-        if (!Move(command.Prp1, data[..first], toHost))
-        {
-            return NvmeStatus.DataTransferError;
-        }
-
-        int done = first;
-        if (done == data.Length)
-        {
-            return NvmeStatus.Success;
-        }
-
-        if (data.Length - done <= PageBytes)
-        {
-            if ((command.Prp2 & PageMask) != 0)
-            {
-                return NvmeStatus.InvalidPrpOffset;
-            }
-
-            return Move(command.Prp2, data[done..], toHost) ? NvmeStatus.Success : NvmeStatus.DataTransferError;
-        }
-
-        ulong list = command.Prp2;
-        if ((list & 7) != 0)
-        {
-            return NvmeStatus.InvalidPrpOffset;
-        }
-
-        Span<byte> entryBytes = stackalloc byte[8];
-        while (done < data.Length)
-        {
-            if (!_dma!.Read(new DmaAddress(list), entryBytes).IsSuccess)
-            {
-                return NvmeStatus.DataTransferError;
-            }
-
-            ulong entry = BinaryPrimitives.ReadUInt64LittleEndian(entryBytes);
-            bool lastSlotOfListPage = ((list + 8) & PageMask) == 0;
-            if (lastSlotOfListPage && data.Length - done > PageBytes)
-            {
-                // More than one page remains: this slot points to the next list page.
-                if ((entry & 7) != 0)
-                {
-                    return NvmeStatus.InvalidPrpOffset;
-                }
-
-                list = entry;
-                continue;
-            }
-
-            if ((entry & PageMask) != 0)
-            {
-                return NvmeStatus.InvalidPrpOffset;
-            }
-
-            int n = Math.Min(PageBytes, data.Length - done);
-            if (!Move(entry, data.Slice(done, n), toHost))
-            {
-                return NvmeStatus.DataTransferError;
-            }
-
-            done += n;
-            list += 8;
-        }
-
-        return NvmeStatus.Success;
-    }
-
-    private bool Move(ulong address, Span<byte> data, bool toHost)
-    {
-        DmaResult result = toHost ? _dma!.Write(new DmaAddress(address), data) : _dma!.Read(new DmaAddress(address), data);
-        return result.IsSuccess;
     }
 }
