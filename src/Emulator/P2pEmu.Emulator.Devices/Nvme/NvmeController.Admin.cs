@@ -59,12 +59,21 @@ public sealed partial class NvmeController
             return NvmeStatus.InvalidField; // CAP.CQR: physically contiguous only; CC.IOCQES must be 16 bytes
         }
 
+        // IV (CDW11 31:16) names an MSI-X vector; without MSI-X enabled the host must leave it 0 (as QEMU checks).
+        int vector = (int)(command.Cdw11 >> 16);
+        if (vector >= InterruptVectors || (vector != 0 && Function?.MsiXEnabled != true))
+        {
+            _errorLocation = 46; // CDW11 bytes 3:2: IV
+            return NvmeStatus.InvalidInterruptVector;
+        }
+
         if ((command.Prp1 & PageMask) != 0)
         {
             return NvmeStatus.InvalidPrpOffset;
         }
 
-        _completionQueues[qid] = new NvmeQueue((ushort)qid, new DmaAddress(command.Prp1), sizeZeroBased + 1, 0);
+        bool interruptsEnabled = (command.Cdw11 & 2) != 0; // IEN
+        _completionQueues[qid] = new NvmeQueue((ushort)qid, new DmaAddress(command.Prp1), sizeZeroBased + 1, 0, interruptsEnabled, vector);
         return NvmeStatus.Success;
     }
 

@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using P2pEmu.Emulator.Pci;
 
 namespace P2pEmu.Emulator.Devices.Nvme;
 
@@ -43,9 +44,10 @@ public sealed partial class NvmeController
     }
 
     /// <summary>
-    /// Runs every submission queue until none makes progress. Re-entrant doorbell writes (a command's data DMA
-    /// aimed at this controller's own BAR0) only record the new index: the outer run picks the work up, so a
-    /// guest cannot recurse the device, and a reset during a command ends the run.
+    /// Runs every submission queue until none makes progress, then interrupts each completion queue that got entries.
+    /// Re-entrant doorbell writes (a command's data DMA or an interrupt message aimed at this controller's own BAR0, or
+    /// a host interrupt handler submitting more work) only record the new index: the outer run picks the work up, so
+    /// a guest cannot recurse the device, and a reset during a command ends the run.
     /// </summary>
     private void RunQueues()
     {
@@ -55,21 +57,51 @@ public sealed partial class NvmeController
         }
 
         _running = true;
-        bool progress = true;
-        while (progress && _rdy.IsSet && !_cfs.IsSet)
+        do
         {
-            progress = false;
-            for (int qid = 0; qid <= MaxIoQueues; qid++)
+            bool progress = true;
+            while (progress && _rdy.IsSet && !_cfs.IsSet)
             {
-                NvmeQueue? sq = _submissionQueues[qid];
-                if (sq is not null && sq.Head != sq.Tail && ProcessSubmissionQueue(sq))
+                progress = false;
+                for (int qid = 0; qid <= MaxIoQueues; qid++)
                 {
-                    progress = true;
+                    NvmeQueue? sq = _submissionQueues[qid];
+                    if (sq is not null && sq.Head != sq.Tail && ProcessSubmissionQueue(sq))
+                    {
+                        progress = true;
+                    }
                 }
             }
         }
+        while (InterruptCompletionQueues());
 
         _running = false;
+    }
+
+    /// <summary>
+    /// Signals the MSI-X vector of every completion queue with interrupts enabled that got entries since its last
+    /// interrupt: one message per queue per batch (interrupt coalescing is not modelled). INTMS/INTMC play no part,
+    /// as the specification says for MSI-X.
+    /// </summary>
+    /// <returns>Whether a message went out (its write, or the handler it ran, may have rung a doorbell).</returns>
+    private bool InterruptCompletionQueues()
+    {
+        bool sent = false;
+        foreach (NvmeQueue? cq in _completionQueues)
+        {
+            if (cq is null || !cq.InterruptDue)
+            {
+                continue;
+            }
+
+            cq.InterruptDue = false;
+            if (cq.InterruptsEnabled && _msix.Signal(cq.InterruptVector) == MsiXSignal.Sent)
+            {
+                sent = true;
+            }
+        }
+
+        return sent;
     }
 
     /// <summary>Fetches and executes commands until the SQ is empty, its CQ is full, or the controller fails or resets.</summary>
@@ -136,6 +168,7 @@ public sealed partial class NvmeController
             return false;
         }
 
+        cq.InterruptDue = true;
         cq.Tail++;
         if (cq.Tail == cq.Entries)
         {

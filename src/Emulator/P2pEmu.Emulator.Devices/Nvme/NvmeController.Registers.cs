@@ -188,7 +188,7 @@ public sealed partial class NvmeController
         }
 
         _submissionQueues[0] = new NvmeQueue(0, new DmaAddress(_asq.Value & ~PageMask), sqEntries, 0);
-        _completionQueues[0] = new NvmeQueue(0, new DmaAddress(_acq.Value & ~PageMask), cqEntries, 0);
+        _completionQueues[0] = new NvmeQueue(0, new DmaAddress(_acq.Value & ~PageMask), cqEntries, 0, interruptsEnabled: true, interruptVector: 0);
         _rdy.IsSet = true;
     }
 

@@ -139,6 +139,11 @@ public sealed partial class PcieFabric
     {
         HostBridge hb = requester.HostBridge;
         string rc = hb.Name;
+        if (access == AccessKind.Write && MsiController.InWindow(a))
+        {
+            return RouteToMsiController(rc, a, redirectedAt, trace); // PcieFabric.Msi.cs
+        }
+
         if (!hb.Translator.TryTranslate(requester, requesterId, new DmaAddress(a), access, out BusAddress translated, out ulong contiguous))
         {
             trace?.Add(rc, $"translation of 0x{a:x} for {requesterId} faulted");
