@@ -45,26 +45,30 @@ public sealed class DmaPort
     /// <summary>Reads from <paramref name="source"/> and writes to <paramref name="destination"/>: one copy per byte.</summary>
     public DmaResult Copy(DmaAddress source, DmaAddress destination, ulong length)
     {
+        TransferTally tally = default;
         ulong done = 0;
         while (done < length)
         {
             RouteResult from = _fabric.Route(Owner, source.Add(done), AccessKind.Read, TranslatedRequests, null, RequesterIdOverride);
             if (!from.IsDelivered)
             {
+                Flush(ref tally);
                 return Fail(done, from, source);
             }
 
             RouteResult to = _fabric.Route(Owner, destination.Add(done), AccessKind.Write, TranslatedRequests, null, RequesterIdOverride);
             if (!to.IsDelivered)
             {
+                Flush(ref tally);
                 return Fail(done, to, destination);
             }
 
             ulong n = Math.Min(Math.Min(length - done, MaxChunkBytes), Math.Min(from.ContiguousBytes, to.ContiguousBytes));
-            Move(from, to, n);
+            Move(from, to, n, ref tally);
             done += n;
         }
 
+        Flush(ref tally);
         return DmaResult.Completed(done);
     }
 
@@ -123,20 +127,47 @@ public sealed class DmaPort
     {
         bool reading = access == AccessKind.Read;
         ulong length = (ulong)(reading ? readInto.Length : writeFrom.Length);
+        bool ownRequests = !TranslatedRequests && RequesterIdOverride is null;
+        BarRegion ram = _fabric.Ram.Region;
+        TransferTally tally = default;
+        RouteResult route = default;
         ulong done = 0;
         while (done < length)
         {
-            RouteResult route = _fabric.Route(Owner, start.Add(done), access, TranslatedRequests, null, RequesterIdOverride);
-            if (!route.IsDelivered)
+            ulong address = start.Add(done).Value;
+            BarRegion? memory;
+            ulong offset;
+            ulong contiguous;
+            RoutePath path;
+            if (ownRequests && _fabric.TryRouteToRam(Owner, address, access, ref route, out offset, out contiguous))
             {
-                return Fail(done, route, start);
+                memory = ram;
+                path = RoutePath.HostMemory;
+            }
+            else
+            {
+                if (!ownRequests)
+                {
+                    route = _fabric.Route(Owner, new DmaAddress(address), access, TranslatedRequests, null, RequesterIdOverride);
+                }
+
+                if (!route.IsDelivered)
+                {
+                    Flush(ref tally);
+                    return Fail(done, route, start);
+                }
+
+                memory = route.TargetMemory;
+                offset = route.TargetOffset;
+                contiguous = route.ContiguousBytes;
+                path = route.Path;
             }
 
-            int n = (int)Math.Min(Math.Min(length - done, route.ContiguousBytes), MaxChunkBytes);
+            int n = (int)Math.Min(Math.Min(length - done, contiguous), MaxChunkBytes);
             int at = (int)done;
-            if (route.TargetMemory is BarRegion memory)
+            if (memory is not null)
             {
-                Span<byte> target = memory.GetSpan(route.TargetOffset, n);
+                Span<byte> target = memory.GetSpan(offset, n);
                 if (reading)
                 {
                     target.CopyTo(readInto.Slice(at, n));
@@ -148,17 +179,18 @@ public sealed class DmaPort
             }
             else if (reading)
             {
-                ReadMmio(route.TargetBar!, route.TargetOffset, readInto.Slice(at, n));
+                ReadMmio(route.TargetBar!, offset, readInto.Slice(at, n));
             }
             else
             {
-                WriteMmio(route.TargetBar!, route.TargetOffset, writeFrom.Slice(at, n));
+                WriteMmio(route.TargetBar!, offset, writeFrom.Slice(at, n));
             }
 
-            Count(reading ? route.Path : RoutePath.None, reading ? RoutePath.None : route.Path, (ulong)n, route.TargetMemory is not null);
+            Tally(ref tally, reading ? path : RoutePath.None, reading ? RoutePath.None : path, (ulong)n, memory is not null);
             done += (ulong)n;
         }
 
+        Flush(ref tally);
         return DmaResult.Completed(done);
     }
 
@@ -188,12 +220,12 @@ public sealed class DmaPort
         return DmaResult.Completed(done);
     }
 
-    private void Move(in RouteResult from, in RouteResult to, ulong n)
+    private void Move(in RouteResult from, in RouteResult to, ulong n, ref TransferTally tally)
     {
         if (from.TargetMemory is BarRegion source && to.TargetMemory is BarRegion target)
         {
             BarRegion.Copy(source, from.TargetOffset, target, to.TargetOffset, n);
-            Count(from.Path, to.Path, n, true);
+            Tally(ref tally, from.Path, to.Path, n, true);
             return;
         }
 
@@ -224,17 +256,43 @@ public sealed class DmaPort
             moved += (ulong)piece;
         }
 
-        Count(from.Path, to.Path, n, false);
+        Tally(ref tally, from.Path, to.Path, n, false);
     }
 
-    private void Count(RoutePath readPath, RoutePath writePath, ulong bytes, bool copied)
+    /// <summary>
+    /// Adds a delivered piece to the run being counted, publishing the run first when the piece goes another way.
+    /// Counting per run rather than per piece keeps interlocked operations (which wait for the piece's stores to
+    /// drain) off the per-page path of a DMA through scattered pages.
+    /// </summary>
+    private void Tally(ref TransferTally tally, RoutePath readPath, RoutePath writePath, ulong bytes, bool copied)
     {
-        _fabric.CountTransfer(readPath, writePath, bytes, copied);
+        if (tally.Bytes != 0 && (tally.ReadPath != readPath || tally.WritePath != writePath || tally.Copied != copied))
+        {
+            Flush(ref tally);
+        }
+
+        tally.ReadPath = readPath;
+        tally.WritePath = writePath;
+        tally.Copied = copied;
+        tally.Bytes += bytes;
+    }
+
+    /// <summary>Publishes the counted run to the fabric's counters and the transfer event, and empties it.</summary>
+    private void Flush(ref TransferTally tally)
+    {
+        if (tally.Bytes == 0)
+        {
+            return;
+        }
+
+        _fabric.CountTransfer(tally.ReadPath, tally.WritePath, tally.Bytes, tally.Copied);
         FabricEventSource log = FabricEventSource.Log;
         if (log.IsEnabled(System.Diagnostics.Tracing.EventLevel.Verbose, FabricEventSource.Keywords.Transfers))
         {
-            log.Transfer(RequesterId, (long)(writePath != RoutePath.None ? writePath : readPath), (long)bytes);
+            log.Transfer(RequesterId, (long)(tally.WritePath != RoutePath.None ? tally.WritePath : tally.ReadPath), (long)tally.Bytes);
         }
+
+        tally = default;
     }
 
     private DmaResult Fail(ulong done, in RouteResult failure, DmaAddress start)
@@ -249,6 +307,15 @@ public sealed class DmaPort
     }
 
     private long RequesterId => ((long)Owner.HostBridge.Segment << 16) | (RequesterIdOverride ?? Owner.Bdf).Value;
+
+    /// <summary>Bytes delivered one way since the last flush.</summary>
+    private struct TransferTally
+    {
+        public RoutePath ReadPath;
+        public RoutePath WritePath;
+        public bool Copied;
+        public ulong Bytes;
+    }
 
     private static ulong TotalLength(ReadOnlySpan<SgEntry> list)
     {

@@ -10,7 +10,7 @@ namespace P2pEmu.Emulator.Pci;
 /// VF. Its BARs decode where software programmed them, only while memory space is enabled (for a VF: while
 /// the PF's SR-IOV control has VF Enable and VF Memory Space Enable).
 /// </summary>
-public sealed class PciEndpoint : PciFunction, IDisposable
+public sealed partial class PciEndpoint : PciFunction, IDisposable
 {
     private readonly PciBar?[] _barsByIndex = new PciBar?[6];
     private readonly List<PciBar> _bars = new();
@@ -32,6 +32,7 @@ public sealed class PciEndpoint : PciFunction, IDisposable
             AddBar(spec);
         }
 
+        InitializeMsiX(identity.MsiX, caps);
         InitializeAcs(description.Acs, caps);
         if (totalVfs > 0)
         {
@@ -119,6 +120,7 @@ public sealed class PciEndpoint : PciFunction, IDisposable
     private protected override void OnConfigWritten(int offset, int length)
     {
         base.OnConfigWritten(offset, length);
+        OnMsiXConfigWritten(offset, length);
         if (IsVirtualFunction)
         {
             return;
