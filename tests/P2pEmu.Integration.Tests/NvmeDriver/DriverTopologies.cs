@@ -1,4 +1,5 @@
 using System;
+using P2pEmu.Drivers.Nvme;
 using P2pEmu.Emulator.Topology;
 using P2pEmu.Testing;
 
@@ -19,6 +20,22 @@ internal static class DriverTopologies
         }
 
         return new DeviceDescription(name, DeviceKind.Nvme, "$." + name) { CmbBytes = cmbBytes, Namespaces = namespaces };
+    }
+
+    /// <summary>A machine whose NVMe functions are all probed, in order, with <paramref name="options"/>.</summary>
+    public static P2pEmu.Machine.Machine BuildWith(TopologyDescription topology, NvmeDriverOptions options)
+    {
+        P2pEmu.Machine.Machine machine = P2pEmu.Machine.Machine.Build(topology, bindDrivers: false);
+        foreach (Emulator.Pci.PciFunction function in machine.Fabric.Functions)
+        {
+            if (NvmePciDriver.Matches(function) && !machine.NvmeDriver.Probe(function, options).IsSuccess)
+            {
+                machine.Dispose();
+                throw new InvalidOperationException($"probe of {function} failed");
+            }
+        }
+
+        return machine;
     }
 
     /// <summary>An NVMe function with one file-backed namespace.</summary>

@@ -57,33 +57,46 @@ public sealed class NvmeErrorTests
     }
 
     [Fact]
-    public void DataTransferError_IsAnIoError_Eio_WithoutDnr_AndPassthroughIsNotRetried()
+    public void PassthroughDataShorterThanTheTransfer_GoesAsAnSgl_DataSglLengthInvalid_Eio()
     {
         using Machine.Machine machine = Machine.Machine.Load("default");
-        NvmeNs ns = machine.NvmeDrivers["nvme0"].Namespaces[0];
+        NvmeDev dev = machine.NvmeDrivers["nvme0"];
+        NvmeNs ns = dev.Namespaces[0];
+        long sgls = dev.SglCommands;
 
-        // 16 blocks into a 512-byte buffer: PRP2 is 0, an IOVA nothing maps, so the second page faults in the IOMMU.
+        // 16 blocks (8 KiB) into a 512-byte buffer: the SGL describes fewer bytes than the command moves.
         NvmePassthroughResult result = ns.SubmitIo(false, 0, 16, HostBio(machine, ReqOp.Read, 512));
+
+        Assert.True(dev.SglSupported);
+        Assert.Equal(sgls + 1, dev.SglCommands);
+        Assert.Equal(NvmeStatusCode.SglInvalidData, result.Code);
+        Assert.True(result.DoNotRetry);
+        Assert.Equal(Errno.EIO, result.Errno);
+    }
+
+    [Fact]
+    public void DataTransferError_IsAnIoError_Eio_WithoutDnr_AndPassthroughIsNotRetried()
+    {
+        using Machine.Machine machine = Machine.Machine.Build(DriverTopologies.SwitchPair(AcsFlags.None));
+        NvmeNs ns = machine.NvmeDrivers["nvme0"].Namespaces[0];
+        KernelBuffer cmb = KernelBuffer.P2pmem(machine, "nvme1", 4096);
+        KernelBuffer.Ok(ns.Disk.ReadDirect(0, cmb.Vecs(0, 4096))); // caches BUS_ADDR for nvme0
+        foreach (string port in new[] { "sw0.dp0", "sw0.dp1" })
+        {
+            PciFunction f = machine.Fabric[port];
+            f.Config.Write16(f.AcsCapabilityOffset + AcsConfig.Control, (ushort)(AcsFlags.RR | AcsFlags.CR));
+        }
+
+        var bio = new Bio(machine.P2pDma, ReqOp.Read, 0);
+        bio.BioAddPage(new PhysAddress(cmb.Pages[0]), 4096, 0);
+
+        // The stale BUS_ADDR verdict sends the bus address up to the IOMMU, which has no mapping for it.
+        NvmePassthroughResult result = ns.SubmitIo(false, 0, 8, bio);
 
         Assert.Equal(NvmeStatusCode.DataXferError, result.Code);
         Assert.False(result.DoNotRetry);
         Assert.Equal(Errno.EIO, result.Errno);
         Assert.Equal(1, machine.Iommus[0].Faults.TotalCount);
-    }
-
-    [Fact]
-    public void InvalidPrpOffset_IsAnIoError_Eio()
-    {
-        using Machine.Machine machine = Machine.Machine.Load("default");
-        NvmeNs ns = machine.NvmeDrivers["nvme0"].Namespaces[0];
-        var bio = new Bio(machine.P2pDma, ReqOp.Read, 0);
-        ulong page = machine.Pages.AllocPage().Value;
-        bio.BioAddPage(new PhysAddress(page), 510, 2); // not dword aligned: PRP1 has bits 1:0 set
-
-        NvmePassthroughResult result = ns.SubmitIoCommand(new NvmeCommand { Opcode = NvmeOpcode.CmdRead, Nsid = ns.Nsid }, bio);
-
-        Assert.Equal(NvmeStatusCode.PrpInvalidOffset, result.Code);
-        Assert.Equal(Errno.EIO, result.Errno);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using P2pEmu.Dma.Block;
 using P2pEmu.Dma.P2pDma;
+using P2pEmu.Drivers.Nvme;
 using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Host;
@@ -32,11 +33,14 @@ public sealed class NvmeP2pTests
         return data;
     }
 
-    [Fact]
-    public void ReadIntoPeerCmb_BehindOneSwitch_IsBusAddr_TurnsAroundInTheSwitch_WithoutTheIommu()
+    [Theory]
+    [InlineData(true)]  // SGL Data Blocks carrying the bus address
+    [InlineData(false)] // PRP entries carrying it
+    public void ReadIntoPeerCmb_BehindOneSwitch_IsBusAddr_TurnsAroundInTheSwitch_WithoutTheIommu(bool sgl)
     {
-        using Machine.Machine machine = Machine.Machine.Build(DriverTopologies.SwitchPair(AcsFlags.None));
+        using Machine.Machine machine = DriverTopologies.BuildWith(DriverTopologies.SwitchPair(AcsFlags.None), new NvmeDriverOptions { SglThreshold = sgl ? 32 * 1024u : 0 });
         byte[] data = Seed(machine, 1);
+        long sgls = machine.NvmeDrivers["nvme0"].SglCommands;
         KernelBuffer cmb = KernelBuffer.P2pmem(machine, "nvme1", Bytes);
         long switchPeer = machine.Fabric.BytesOnPath(RoutePath.SwitchPeer);
         long viaRootComplex = machine.Fabric.BytesOnPath(RoutePath.RootComplexPeer);
@@ -48,6 +52,7 @@ public sealed class NvmeP2pTests
         Assert.Equal(Bytes, machine.Fabric.BytesOnPath(RoutePath.SwitchPeer) - switchPeer);
         Assert.Equal(viaRootComplex, machine.Fabric.BytesOnPath(RoutePath.RootComplexPeer));
         Assert.Equal(0, machine.Iommus[0].Faults.TotalCount);
+        Assert.Equal(sgl ? 2 : 0, machine.NvmeDrivers["nvme0"].SglCommands - sgls); // 192 KiB: two requests
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public sealed partial class NvmeDev
 
     /// <summary>
     /// <c>nvme_queue_rq</c>: builds the command (<c>nvme_setup_rw</c>, or the passthrough command as given), tags it
-    /// with the request's tag and generation counter, maps the data into PRPs, copies the entry into the SQ and
+    /// with the request's tag and generation counter, maps the data into PRPs or an SGL, copies the entry into the SQ and
     /// rings the doorbell.
     /// </summary>
     BlkStatus IBlkMqOps.QueueRq(BlkMqHwCtx hctx, Request request, bool last)
@@ -54,7 +54,7 @@ public sealed partial class NvmeDev
         command.CommandId = (ushort)((genctr << TagBits) | request.Tag);
         if (request.NrPhysSegments > 0)
         {
-            BlkStatus mapped = MapData(request, iod, ref command);
+            BlkStatus mapped = MapData(queue, request, iod, ref command);
             if (mapped != BlkStatus.Ok)
             {
                 return mapped;

@@ -14,14 +14,18 @@ public sealed partial class NvmeDev
     private const ulong PageMask = CtrlPageSize - 1;
     private const int PrpsPerPage = CtrlPageSize / sizeof(ulong);
 
+    /// <summary><c>nvme_map_data</c>: SGLs when <see cref="UseSgls"/> says so, else PRPs.</summary>
+    private BlkStatus MapData(NvmeQueue queue, Request request, NvmeIod iod, ref NvmeCommand command) =>
+        UseSgls(queue, request, iod) ? SetupSgls(request, iod, ref command) : SetupPrps(request, iod, ref command);
+
     /// <summary>
-    /// Maps the request's data and fills PRP1/PRP2. PRP1 points at the first byte (the only entry that may have an
+    /// <c>nvme_pci_setup_prps</c>: maps the request's data and fills PRP1/PRP2. PRP1 points at the first byte (the only entry that may have an
     /// offset); the rest are page addresses: in PRP2 when one page remains, else in PRP lists whose last slot
     /// chains to the next list page. Records for unmap whether the data went out as P2P bus addresses.
     /// </summary>
     /// <returns>Ok; Inval for P2P memory the controller cannot reach; Resource when a mapping or list page failed;
     /// IoErr for segments PRPs cannot describe. On failure nothing stays mapped.</returns>
-    private BlkStatus MapData(Request request, NvmeIod iod, ref NvmeCommand command)
+    private BlkStatus SetupPrps(Request request, NvmeIod iod, ref NvmeCommand command)
     {
         BlkDmaIter iter = iod.Iter;
         ulong length = request.PayloadBytes;

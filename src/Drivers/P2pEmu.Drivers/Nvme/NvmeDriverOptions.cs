@@ -20,6 +20,13 @@ public sealed record NvmeDriverOptions
     /// <summary><c>io_queue_depth</c>: entries per I/O queue, capped by CAP.MQES + 1.</summary>
     public int IoQueueDepth { get; init; } = 1024;
 
+    /// <summary>
+    /// <c>sgl_threshold</c>: on a controller with SGLs, block I/O whose average segment is at least this many bytes
+    /// goes as an SGL, smaller as PRPs; 0 keeps block I/O on PRPs. Passthrough commands use SGLs whenever the
+    /// controller has them.
+    /// </summary>
+    public uint SglThreshold { get; init; } = 32 * 1024;
+
     /// <summary><c>nvme_core.max_retries</c>: how often a failed command without Do Not Retry is sent again.</summary>
     public int MaxRetries { get; init; } = 5;
 

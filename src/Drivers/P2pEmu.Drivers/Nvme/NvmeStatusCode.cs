@@ -17,7 +17,13 @@ public static class NvmeStatusCode
     public const ushort InternalError = 0x006;
     public const ushort AbortRequested = 0x007;
     public const ushort InvalidNs = 0x00B;
+    public const ushort SglInvalidLast = 0x00D;
+    public const ushort SglInvalidCount = 0x00E;
+    public const ushort SglInvalidData = 0x00F;
+    public const ushort SglInvalidType = 0x011;
+    public const ushort CmbInvalidUse = 0x012;
     public const ushort PrpInvalidOffset = 0x013;
+    public const ushort SglInvalidGranularity = 0x01E;
     public const ushort CmdInterrupted = 0x021;
     public const ushort LbaRange = 0x080;
     public const ushort CapExceeded = 0x081;
