@@ -13,7 +13,9 @@ namespace P2pEmu.Emulator.Execution;
 /// <para>
 /// The work callback processes everything pending and returns. Kicks that arrive while it runs are coalesced into one
 /// more round, so no doorbell is lost and the callback never runs on two threads at once. A kick from inside the
-/// callback (inline mode) does not recurse; it schedules the next round.
+/// callback (inline mode) does not recurse; it schedules the next round. In inline mode a kick from another thread
+/// while rounds run returns at once and the running thread does the work, so with several host threads a kick may
+/// return before its work is done (with one thread it never does).
 /// </para>
 /// <para>
 /// A device model that throws has a bug, not a guest error: in concurrent mode the engine stops and the exception is
@@ -28,7 +30,6 @@ public sealed class DeviceEngine : IDisposable
     private bool _pending;
     private bool _running;
     private bool _stopping;
-    private int _inlineOwner;
     private ExceptionDispatchInfo? _fault;
     private long _rounds;
 
@@ -115,50 +116,56 @@ public sealed class DeviceEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs rounds on the caller's thread until none is pending. A kick while another thread runs the rounds does not
+    /// wait for them: that thread's next round picks it up, like a posted write the device serves when it gets to it.
+    /// Waiting would deadlock a kicker that holds a lock the running round needs (an interrupt handler the round
+    /// raises may take the lock the kicker holds while it rings the doorbell).
+    /// </summary>
     private void RunInline()
     {
-        int me = Environment.CurrentManagedThreadId;
         lock (_gate)
         {
             ThrowIfFaultedOrStopped();
             _pending = true;
             if (_running)
             {
-                // Inside the callback (a kick from the work itself) or another thread's round: that round repeats.
-                if (_inlineOwner != me)
-                {
-                    while (_running)
-                    {
-                        Monitor.Wait(_gate);
-                    }
-
-                    if (!_pending)
-                    {
-                        return;
-                    }
-                }
-                else
-                {
-                    return;
-                }
+                return; // inside the callback (a kick from the work itself) or another thread's rounds: they repeat
             }
 
             _running = true;
-            _inlineOwner = me;
         }
 
         try
         {
-            RunRounds();
+            while (true)
+            {
+                lock (_gate)
+                {
+                    if (!_pending)
+                    {
+                        // Deciding to stop and clearing _running in one step: a kick in between would be lost.
+                        _running = false;
+                        Monitor.PulseAll(_gate);
+                        return;
+                    }
+
+                    _pending = false;
+                }
+
+                Interlocked.Increment(ref _rounds);
+                _work();
+            }
         }
-        finally
+        catch
         {
             lock (_gate)
             {
                 _running = false;
-                _inlineOwner = 0;
                 Monitor.PulseAll(_gate);
             }
+
+            throw;
         }
     }
 

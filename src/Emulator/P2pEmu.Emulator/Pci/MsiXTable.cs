@@ -24,8 +24,11 @@ namespace P2pEmu.Emulator.Pci;
 /// is sent on unmask), the TPH steering tag bits of Vector Control, and reset of the table by FLR.
 /// </para>
 /// <para>
-/// Threading: guest table accesses, signals and Message Control writes must come from one thread at a time, the
-/// thread that serializes the function's MMIO (the deterministic mode's only thread).
+/// Threading: a device may signal from its own thread while the host writes the table or Message Control on others.
+/// The decision to send, pend or drop and the Pending bits are taken under one lock; the message itself is written
+/// after it, so the host's interrupt handler (which runs inside that write) may take locks and touch the device. A
+/// vector unmasked while it is signalled may be sent twice, which a handler must tolerate (as it must a spurious
+/// interrupt); it is never lost. Concurrent writes to one table entry are the guest's race, as on hardware.
 /// </para>
 /// </remarks>
 public sealed class MsiXTable
@@ -35,6 +38,7 @@ public sealed class MsiXTable
     private readonly RegisterArray _data;
     private readonly RegisterArray _vectorControl;
     private readonly ulong[] _pending;
+    private readonly System.Threading.Lock _stateLock = new();
     private DmaPort? _port;
     private PciEndpoint? _function;
     private long _messagesSent;
@@ -90,10 +94,10 @@ public sealed class MsiXTable
     public uint PbaOffset { get; }
 
     /// <summary>Messages written successfully (delivered by the fabric).</summary>
-    public long MessagesSent => _messagesSent;
+    public long MessagesSent => System.Threading.Interlocked.Read(ref _messagesSent);
 
     /// <summary>Messages whose write failed (and are lost).</summary>
-    public long MessagesFailed => _messagesFailed;
+    public long MessagesFailed => System.Threading.Interlocked.Read(ref _messagesFailed);
 
     /// <summary>The capability a device model puts in its identity for this table, with table and PBA in BAR <paramref name="bar"/>.</summary>
     public MsiXSpec Describe(int bar) => new(VectorCount, bar, TableOffset, bar, PbaOffset);
@@ -149,7 +153,7 @@ public sealed class MsiXTable
     public bool IsPending(int vector)
     {
         CheckVector(vector);
-        return (_pending[vector / 64] & (1UL << (vector % 64))) != 0;
+        return (System.Threading.Volatile.Read(ref _pending[vector / 64]) & (1UL << (vector % 64))) != 0;
     }
 
     /// <summary>The device raises <paramref name="vector"/>: sent now, left pending while masked, or dropped while MSI-X is off.</summary>
@@ -157,15 +161,18 @@ public sealed class MsiXTable
     public MsiXSignal Signal(int vector)
     {
         CheckVector(vector);
-        if (_function is null || !_function.MsiXEnabled)
+        lock (_stateLock)
         {
-            return MsiXSignal.Disabled;
-        }
+            if (_function is null || !_function.MsiXEnabled)
+            {
+                return MsiXSignal.Disabled;
+            }
 
-        if (_function.MsiXFunctionMasked || IsMasked(vector))
-        {
-            _pending[vector / 64] |= 1UL << (vector % 64);
-            return MsiXSignal.Pending;
+            if (_function.MsiXFunctionMasked || IsMasked(vector))
+            {
+                _pending[vector / 64] |= 1UL << (vector % 64);
+                return MsiXSignal.Pending;
+            }
         }
 
         return Send(vector);
@@ -177,23 +184,27 @@ public sealed class MsiXTable
         BinaryPrimitives.WriteUInt32LittleEndian(data, MessageData(vector));
         if (_port!.Write(new DmaAddress(MessageAddress(vector)), data).IsSuccess)
         {
-            _messagesSent++;
+            System.Threading.Interlocked.Increment(ref _messagesSent);
             return MsiXSignal.Sent;
         }
 
-        _messagesFailed++;
+        System.Threading.Interlocked.Increment(ref _messagesFailed);
         return MsiXSignal.Failed;
     }
 
     /// <summary>Sends <paramref name="vector"/> if it is pending and nothing masks it any more.</summary>
     private void SendIfUnmasked(int vector)
     {
-        if (!IsPending(vector) || IsMasked(vector) || _function is null || !_function.MsiXEnabled || _function.MsiXFunctionMasked)
+        lock (_stateLock)
         {
-            return;
+            if (!IsPending(vector) || IsMasked(vector) || _function is null || !_function.MsiXEnabled || _function.MsiXFunctionMasked)
+            {
+                return;
+            }
+
+            _pending[vector / 64] &= ~(1UL << (vector % 64));
         }
 
-        _pending[vector / 64] &= ~(1UL << (vector % 64));
         Send(vector);
     }
 
