@@ -7,6 +7,7 @@ using P2pEmu.Dma.Mapping;
 using P2pEmu.Dma.P2pDma;
 using P2pEmu.Drivers.Nvme;
 using P2pEmu.Emulator.Devices.Nvme;
+using P2pEmu.Emulator.Execution;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Topology;
@@ -25,16 +26,17 @@ public sealed class Machine : IDisposable
     private readonly NvmeModels _nvme;
     private int _disposed;
 
-    private Machine(PcieFabric fabric, NvmeModels nvme, bool bindDrivers)
+    private Machine(PcieFabric fabric, NvmeModels nvme, MachineOptions options)
     {
         Fabric = fabric;
         _nvme = nvme;
+        ExecutionMode = options.ExecutionMode;
         Pages = new HostPageAllocator(fabric);
         Iommus = IommuUnit.InstallAll(fabric, Pages);
         P2pDma = new P2pDmaHost(fabric);
         Dma = new DmaApi(fabric, P2pDma, Iommus) { Pages = Pages };
-        NvmeDriver = new NvmePciDriver(Dma);
-        if (bindDrivers)
+        NvmeDriver = new NvmePciDriver(Dma, options.Nvme);
+        if (options.BindDrivers)
         {
             NvmeDriver.ProbeAll();
         }
@@ -43,6 +45,9 @@ public sealed class Machine : IDisposable
     }
 
     public PcieFabric Fabric { get; }
+
+    /// <summary>How the devices run their work (see <see cref="MachineOptions.ExecutionMode"/>).</summary>
+    public ExecutionMode ExecutionMode { get; }
 
     public TopologyDescription Topology => Fabric.Topology;
 
@@ -75,17 +80,23 @@ public sealed class Machine : IDisposable
     /// Builds a machine; a bad topology throws <see cref="TopologyException"/> and leaves nothing behind. With
     /// <paramref name="bindDrivers"/> false no driver is bound (for tests that drive a device directly, or probe by hand).
     /// </summary>
-    public static Machine Build(TopologyDescription topology, bool bindDrivers = true)
+    public static Machine Build(TopologyDescription topology, bool bindDrivers = true) =>
+        Build(topology, new MachineOptions { BindDrivers = bindDrivers });
+
+    /// <summary>Builds a machine with <paramref name="options"/> (execution mode, driver binding and parameters); see <see cref="Build(TopologyDescription, bool)"/>.</summary>
+    public static Machine Build(TopologyDescription topology, MachineOptions options)
     {
-        var nvme = new NvmeModels();
+        ArgumentNullException.ThrowIfNull(options);
+        var nvme = new NvmeModels(mode: options.ExecutionMode);
         PcieFabric? fabric = null;
         try
         {
             fabric = NvmeModels.Build(topology, nvme);
-            return new Machine(fabric, nvme, bindDrivers);
+            return new Machine(fabric, nvme, options);
         }
         catch
         {
+            nvme.Stop();
             fabric?.Dispose();
             nvme.Dispose();
             throw;
@@ -95,10 +106,13 @@ public sealed class Machine : IDisposable
     /// <summary>Builds a machine from a built-in topology name, a topology file or an lspci dump.</summary>
     public static Machine Load(string nameOrPath, bool bindDrivers = true) => Build(TopologySource.Load(nameOrPath), bindDrivers);
 
+    /// <summary>Builds a machine from a built-in topology name, a topology file or an lspci dump, with <paramref name="options"/>.</summary>
+    public static Machine Load(string nameOrPath, MachineOptions options) => Build(TopologySource.Load(nameOrPath), options);
+
     /// <summary>True once <see cref="Dispose"/> ran.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-    /// <summary>Disposes the fabric, then the device models that own namespace memory.</summary>
+    /// <summary>Stops the devices' engines, disposes the fabric, then the device models that own namespace memory.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -107,6 +121,7 @@ public sealed class Machine : IDisposable
         }
 
         MachineMetrics.Unregister(this);
+        _nvme.Stop();
         Fabric.Dispose();
         _nvme.Dispose();
     }

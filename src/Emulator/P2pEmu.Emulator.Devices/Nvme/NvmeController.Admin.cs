@@ -72,6 +72,12 @@ public sealed partial class NvmeController
             return NvmeStatus.InvalidPrpOffset;
         }
 
+        // CMBSZ.CQS is clear: a completion queue may not use the controller memory space.
+        if (TouchesControllerMemory(command.Prp1, (ulong)(sizeZeroBased + 1) * CqEntryBytes))
+        {
+            return NvmeStatus.InvalidUseOfControllerMemoryBuffer;
+        }
+
         bool interruptsEnabled = (command.Cdw11 & 2) != 0; // IEN
         _completionQueues[qid] = new NvmeQueue((ushort)qid, new DmaAddress(command.Prp1), sizeZeroBased + 1, 0, interruptsEnabled, vector);
         return NvmeStatus.Success;
@@ -105,6 +111,12 @@ public sealed partial class NvmeController
         if ((command.Prp1 & PageMask) != 0)
         {
             return NvmeStatus.InvalidPrpOffset;
+        }
+
+        // CMBSZ.SQS: a submission queue may be in the controller memory space (fetched internally), not across its edge.
+        if (Locate(command.Prp1, (ulong)(sizeZeroBased + 1) * SqEntryBytes, out _) == MemorySpace.Straddles)
+        {
+            return NvmeStatus.InvalidUseOfControllerMemoryBuffer;
         }
 
         _submissionQueues[qid] = new NvmeQueue((ushort)qid, new DmaAddress(command.Prp1), sizeZeroBased + 1, (ushort)cqid);

@@ -3,14 +3,14 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using P2pEmu.Emulator.Addressing;
-using P2pEmu.Emulator.Fabric;
 
 namespace P2pEmu.Emulator.Devices.Nvme;
 
 /// <summary>
 /// Data transfer: the command's data pointer (PRP entries and lists, or an SGL of segments) is walked into a list
 /// of pieces first, then the data moves piece by piece, one copy between the device-side span and each target.
-/// A malformed data pointer therefore moves no data at all.
+/// A malformed data pointer therefore moves no data at all. Pieces in the controller's own CMB move internally
+/// (<see cref="ReadMemory"/>); PRP lists and SGL segments must be in host memory (CMBSZ.LISTS is clear).
 /// </summary>
 public sealed partial class NvmeController
 {
@@ -63,14 +63,35 @@ public sealed partial class NvmeController
         int at = 0;
         foreach (NvmeDataPiece piece in _pieces)
         {
-            if (!piece.Discard && !Move(piece.Address, data.Slice(at, piece.LengthBytes), toHost))
+            if (!piece.Discard)
             {
-                return NvmeStatus.DataTransferError;
+                Span<byte> bytes = data.Slice(at, piece.LengthBytes);
+                status = toHost ? WriteMemory(piece.Address, bytes) : ReadMemory(piece.Address, bytes);
+                if (status != NvmeStatus.Success)
+                {
+                    return status;
+                }
             }
 
             at += piece.LengthBytes;
         }
 
+        return NvmeStatus.Success;
+    }
+
+    /// <summary>
+    /// Adds a data piece. A piece partly inside the controller memory space is Invalid Use of Controller Memory Buffer
+    /// (a model decision: the specification leaves a buffer across the CMB's edge undefined; the controller refuses it
+    /// before any data moves).
+    /// </summary>
+    private NvmeStatus AddPiece(ulong address, int lengthBytes, bool discard)
+    {
+        if (!discard && Locate(address, (ulong)lengthBytes, out _) == MemorySpace.Straddles)
+        {
+            return NvmeStatus.InvalidUseOfControllerMemoryBuffer;
+        }
+
+        _pieces.Add(new NvmeDataPiece(address, lengthBytes, discard));
         return NvmeStatus.Success;
     }
 
@@ -86,8 +107,13 @@ public sealed partial class NvmeController
         }
 
         int first = (int)Math.Min((ulong)lengthBytes, PageBytes - (command.Prp1 & PageMask));
-        _pieces.Add(new NvmeDataPiece(command.Prp1, first, false));
+        NvmeStatus status = AddPiece(command.Prp1, first, false);
         int done = first;
+        if (status != NvmeStatus.Success)
+        {
+            return status;
+        }
+
         if (done == lengthBytes)
         {
             return NvmeStatus.Success;
@@ -100,8 +126,7 @@ public sealed partial class NvmeController
                 return NvmeStatus.InvalidPrpOffset;
             }
 
-            _pieces.Add(new NvmeDataPiece(command.Prp2, lengthBytes - done, false));
-            return NvmeStatus.Success;
+            return AddPiece(command.Prp2, lengthBytes - done, false);
         }
 
         ulong list = command.Prp2;
@@ -113,6 +138,12 @@ public sealed partial class NvmeController
         Span<byte> entryBytes = stackalloc byte[8];
         while (done < lengthBytes)
         {
+            // CMBSZ.LISTS is clear: PRP lists must be in host memory.
+            if (TouchesControllerMemory(list, 8))
+            {
+                return NvmeStatus.InvalidUseOfControllerMemoryBuffer;
+            }
+
             if (!_dma!.Read(new DmaAddress(list), entryBytes).IsSuccess)
             {
                 return NvmeStatus.DataTransferError;
@@ -138,7 +169,12 @@ public sealed partial class NvmeController
             }
 
             int n = Math.Min(PageBytes, lengthBytes - done);
-            _pieces.Add(new NvmeDataPiece(entry, n, false));
+            status = AddPiece(entry, n, false);
+            if (status != NvmeStatus.Success)
+            {
+                return status;
+            }
+
             done += n;
             list += 8;
         }
@@ -184,7 +220,7 @@ public sealed partial class NvmeController
             }
 
             // CMBSZ.LISTS is clear: PRP lists and SGL segments must be in host memory.
-            if (InControllerMemorySpace(segment.Address, segment.Length))
+            if (TouchesControllerMemory(segment.Address, segment.Length))
             {
                 return NvmeStatus.InvalidUseOfControllerMemoryBuffer;
             }
@@ -271,14 +307,7 @@ public sealed partial class NvmeController
             return NvmeStatus.DataSglLengthInvalid;
         }
 
-        _pieces.Add(new NvmeDataPiece(descriptor.Address, (int)descriptor.Length, bitBucket));
         remaining -= (int)descriptor.Length;
-        return NvmeStatus.Success;
-    }
-
-    private bool Move(ulong address, Span<byte> data, bool toHost)
-    {
-        DmaResult result = toHost ? _dma!.Write(new DmaAddress(address), data) : _dma!.Read(new DmaAddress(address), data);
-        return result.IsSuccess;
+        return AddPiece(descriptor.Address, (int)descriptor.Length, bitBucket);
     }
 }

@@ -1,15 +1,18 @@
 using System;
 using System.Runtime.InteropServices;
-using P2pEmu.Emulator.Pci;
 
 namespace P2pEmu.Emulator.Devices.Nvme;
 
 /// <summary>Doorbells, command fetch and completion posting.</summary>
 public sealed partial class NvmeController
 {
-    /// <summary>Set while <see cref="RunQueues"/> runs (MMIO thread only).</summary>
-    private bool _running;
+    /// <summary>The MSI-X vectors due after a round (engine only; no allocation per round).</summary>
+    private readonly int[] _dueVectors = new int[MaxIoQueues + 1];
 
+    /// <summary>Set under <see cref="_lock"/> by a doorbell write that gives the engine work; the BAR0 access kicks it after unlocking.</summary>
+    private bool _kick;
+
+    /// <summary>A doorbell write (under <see cref="_lock"/>): records the index and asks the engine for a round.</summary>
     private void OnDoorbellWrite(int index, uint old, uint now)
     {
         if (!_rdy.IsSet || _cfs.IsSet)
@@ -18,110 +21,107 @@ public sealed partial class NvmeController
         }
 
         int qid = index >> 1;
-        if ((index & 1) == 0)
-        {
-            NvmeQueue? sq = _submissionQueues[qid];
-            if (sq is null || now >= sq.Entries)
-            {
-                InvalidDoorbellWriteCount++;
-                return;
-            }
-
-            sq.Tail = now;
-            RunQueues();
-            return;
-        }
-
-        NvmeQueue? cq = _completionQueues[qid];
-        if (cq is null || now >= cq.Entries)
+        NvmeQueue? queue = (index & 1) == 0 ? _submissionQueues[qid] : _completionQueues[qid];
+        if (queue is null || now >= queue.Entries)
         {
             InvalidDoorbellWriteCount++;
             return;
         }
 
-        cq.Head = now;
-        RunQueues(); // entries freed: submission queues stalled on this full CQ resume
+        if ((index & 1) == 0)
+        {
+            queue.Tail = now;
+        }
+        else
+        {
+            queue.Head = now; // entries freed: submission queues stalled on this full CQ resume
+        }
+
+        _kick = true;
     }
 
     /// <summary>
-    /// Runs every submission queue until none makes progress, then interrupts each completion queue that got entries.
-    /// Re-entrant doorbell writes (a command's data DMA or an interrupt message aimed at this controller's own BAR0, or
-    /// a host interrupt handler submitting more work) only record the new index: the outer run picks the work up, so
-    /// a guest cannot recurse the device, and a reset during a command ends the run.
+    /// The engine's round: runs every submission queue until none makes progress, then interrupts each completion queue
+    /// that got entries. Each command is fetched, executed and completed under <see cref="_lock"/>, so host register
+    /// accesses (a CC write that resets the controller, say) fall between commands; the lock is never held while an
+    /// interrupt message goes out. A doorbell written during the round (by a command's DMA into BAR0, an interrupt
+    /// handler, another host thread) kicks the engine again, so its work runs in the next round, never recursively.
     /// </summary>
     private void RunQueues()
     {
-        if (_running)
+        bool progress = true;
+        while (progress)
         {
-            return;
-        }
-
-        _running = true;
-        do
-        {
-            bool progress = true;
-            while (progress && _rdy.IsSet && !_cfs.IsSet)
+            progress = false;
+            for (int qid = 0; qid <= MaxIoQueues; qid++)
             {
-                progress = false;
-                for (int qid = 0; qid <= MaxIoQueues; qid++)
+                while (ProcessCommand(qid))
                 {
-                    NvmeQueue? sq = _submissionQueues[qid];
-                    if (sq is not null && sq.Head != sq.Tail && ProcessSubmissionQueue(sq))
-                    {
-                        progress = true;
-                    }
+                    progress = true;
                 }
             }
         }
-        while (InterruptCompletionQueues());
 
-        _running = false;
+        InterruptCompletionQueues();
     }
 
     /// <summary>
     /// Signals the MSI-X vector of every completion queue with interrupts enabled that got entries since its last
-    /// interrupt: one message per queue per batch (interrupt coalescing is not modelled). INTMS/INTMC play no part,
-    /// as the specification says for MSI-X.
+    /// interrupt: one message per queue per round (interrupt coalescing is not modelled). INTMS/INTMC play no part,
+    /// as the specification says for MSI-X. The queues are read under the lock; the messages go out after it.
     /// </summary>
-    /// <returns>Whether a message went out (its write, or the handler it ran, may have rung a doorbell).</returns>
-    private bool InterruptCompletionQueues()
+    private void InterruptCompletionQueues()
     {
-        bool sent = false;
-        foreach (NvmeQueue? cq in _completionQueues)
+        int due = 0;
+        lock (_lock)
         {
-            if (cq is null || !cq.InterruptDue)
+            foreach (NvmeQueue? cq in _completionQueues)
             {
-                continue;
-            }
+                if (cq is null || !cq.InterruptDue)
+                {
+                    continue;
+                }
 
-            cq.InterruptDue = false;
-            if (cq.InterruptsEnabled && _msix.Signal(cq.InterruptVector) == MsiXSignal.Sent)
-            {
-                sent = true;
+                cq.InterruptDue = false;
+                if (cq.InterruptsEnabled)
+                {
+                    _dueVectors[due++] = cq.InterruptVector;
+                }
             }
         }
 
-        return sent;
+        for (int i = 0; i < due; i++)
+        {
+            _msix.Signal(_dueVectors[i]);
+        }
     }
 
-    /// <summary>Fetches and executes commands until the SQ is empty, its CQ is full, or the controller fails or resets.</summary>
-    /// <returns>Whether at least one command completed.</returns>
-    private bool ProcessSubmissionQueue(NvmeQueue sq)
+    /// <summary>
+    /// Fetches, executes and completes the next command of submission queue <paramref name="qid"/>, under the lock.
+    /// </summary>
+    /// <returns>False when there is nothing to do: no such queue, no entry, a full CQ (resumed by its head doorbell),
+    /// or a controller that is not ready, failed, or failed or reset during the command.</returns>
+    private bool ProcessCommand(int qid)
     {
         Span<byte> entry = stackalloc byte[SqEntryBytes];
-        bool progress = false;
-        while (sq.Head != sq.Tail && _rdy.IsSet && !_cfs.IsSet && _submissionQueues[sq.Id] == sq)
+        lock (_lock)
         {
+            NvmeQueue? sq = _submissionQueues[qid];
+            if (sq is null || sq.Head == sq.Tail || !_rdy.IsSet || _cfs.IsSet)
+            {
+                return false;
+            }
+
             NvmeQueue? cq = _completionQueues[sq.CompletionQueueId];
             if (cq is null || cq.IsFull)
             {
-                return progress; // resumed by the CQ head doorbell
+                return false;
             }
 
-            if (!_dma!.Read(sq.BaseAddress.Add((ulong)sq.Head * SqEntryBytes), entry).IsSuccess)
+            if (ReadMemory(sq.BaseAddress.Add((ulong)sq.Head * SqEntryBytes).Value, entry) != NvmeStatus.Success)
             {
                 _cfs.IsSet = true;
-                return progress;
+                return false;
             }
 
             sq.Head = (sq.Head + 1) % sq.Entries;
@@ -131,7 +131,7 @@ public sealed partial class NvmeController
             NvmeStatus status = sq.Id == 0 ? ExecuteAdmin(in command, ref dw0) : ExecuteIo(in command);
             if (!_rdy.IsSet || _completionQueues[sq.CompletionQueueId] != cq)
             {
-                return progress; // the command reset the controller or deleted the queue (a DMA into BAR0)
+                return false; // the command reset the controller or deleted the queue (a DMA into BAR0)
             }
 
             if (status != NvmeStatus.Success)
@@ -142,13 +142,11 @@ public sealed partial class NvmeController
             if (!PostCompletion(cq, sq, command.Cid, status, dw0))
             {
                 _cfs.IsSet = true;
-                return progress;
+                return false;
             }
 
-            progress = true;
+            return true;
         }
-
-        return progress;
     }
 
     private bool PostCompletion(NvmeQueue cq, NvmeQueue sq, ushort cid, NvmeStatus status, uint dw0)
@@ -163,7 +161,7 @@ public sealed partial class NvmeController
         };
         Span<byte> bytes = stackalloc byte[CqEntryBytes];
         MemoryMarshal.Write(bytes, in completion);
-        if (!_dma!.Write(cq.BaseAddress.Add((ulong)cq.Tail * CqEntryBytes), bytes).IsSuccess)
+        if (WriteMemory(cq.BaseAddress.Add((ulong)cq.Tail * CqEntryBytes).Value, bytes) != NvmeStatus.Success)
         {
             return false;
         }

@@ -13,6 +13,9 @@ public sealed partial class NvmeController
     /// <summary>CSTS.SHST = 10b, shutdown processing complete.</summary>
     private const uint ShutdownComplete = 2;
 
+    /// <summary>CMBLOC: BIR 2 (the CMB is BAR2 from offset 0) and CDPMLS (bit 6).</summary>
+    private const uint CmblocValue = 2 | (1u << 6);
+
     private const uint CmbscCre = 1;
     private const uint CmbscCmse = 2;
 
@@ -111,7 +114,10 @@ public sealed partial class NvmeController
         if (CmbBytes != 0)
         {
             // CMBLOC/CMBSZ read 0 until the host sets CMBMSC.CRE (NVMe 1.4+), as Linux does before reading them.
-            _regs.Define(NvmeRegister.Cmbloc, 2).WithField(0, 3, FieldMode.Read, "BIR").WithReservedBits(3, 29)
+            // CMBLOC: BAR2 at offset 0; CDPMLS set: a command's data may be in the CMB and in host memory, described by
+            // PRP entries or SGL descriptors in host memory. CQMMS, CQPDS, CDPCILS, CDMMMS and CQDA are 0 (CMBSZ has no
+            // CQS or LISTS, and there is no metadata).
+            _regs.Define(NvmeRegister.Cmbloc, CmblocValue).WithField(0, 32, FieldMode.Read)
                 .OnRead(value => CmbEnabled ? value : 0);
             _regs.Define(NvmeRegister.Cmbsz, CmbSizeRegister).WithField(0, 32, FieldMode.Read)
                 .OnRead(value => CmbEnabled ? value : 0);
@@ -130,21 +136,6 @@ public sealed partial class NvmeController
     private const uint CmbmscOffset = 0x50;
 
     private bool CmbEnabled => _cmbmsc is not null && (_cmbmsc.Value & CmbscCre) != 0;
-
-    /// <summary>
-    /// Whether [address, address + length) touches the controller memory space: with CMBMSC.CRE and CMSE set, the CMB
-    /// the host placed at CMBMSC.CBA (NVMe 1.4+). With CMSE clear the controller treats every address as host memory.
-    /// </summary>
-    private bool InControllerMemorySpace(ulong address, ulong lengthBytes)
-    {
-        if (!CmbEnabled || (_cmbmsc!.Value & CmbscCmse) == 0)
-        {
-            return false;
-        }
-
-        ulong cba = _cmbmsc.Value & ~PageMask;
-        return address >= cba ? address - cba < CmbBytes : cba - address < lengthBytes;
-    }
 
     private void OnCcWrite(uint old, uint now)
     {
@@ -181,14 +172,19 @@ public sealed partial class NvmeController
             && _ccAms.Value == 0
             && sqEntries >= 2
             && cqEntries >= 2;
-        if (!valid)
+        ulong asq = _asq.Value & ~PageMask;
+        ulong acq = _acq.Value & ~PageMask;
+
+        // The admin SQ may be in the controller memory space (CMBSZ.SQS), but not across its edge; no CQ may (no CQS).
+        if (!valid || Locate(asq, (ulong)sqEntries * SqEntryBytes, out _) == MemorySpace.Straddles
+            || TouchesControllerMemory(acq, (ulong)cqEntries * CqEntryBytes))
         {
             _cfs.IsSet = true;
             return;
         }
 
-        _submissionQueues[0] = new NvmeQueue(0, new DmaAddress(_asq.Value & ~PageMask), sqEntries, 0);
-        _completionQueues[0] = new NvmeQueue(0, new DmaAddress(_acq.Value & ~PageMask), cqEntries, 0, interruptsEnabled: true, interruptVector: 0);
+        _submissionQueues[0] = new NvmeQueue(0, new DmaAddress(asq), sqEntries, 0);
+        _completionQueues[0] = new NvmeQueue(0, new DmaAddress(acq), cqEntries, 0, interruptsEnabled: true, interruptVector: 0);
         _rdy.IsSet = true;
     }
 

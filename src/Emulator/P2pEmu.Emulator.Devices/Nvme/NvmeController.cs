@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using P2pEmu.Emulator.Execution;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Pci;
 using P2pEmu.Emulator.Registers;
@@ -15,18 +16,22 @@ namespace P2pEmu.Emulator.Devices.Nvme;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Deterministic mode (a documented deviation from hardware timing): CC.EN, CC.SHN transitions complete
-/// synchronously inside the CC write (CSTS.RDY/CFS/SHST are final when the write returns), and a submission
-/// queue tail doorbell write fetches, executes and completes every submitted command before it returns.
-/// Interrupts are MSI-X only (one message per completion queue per doorbell batch, see <see cref="MsiX"/>); with
-/// MSI-X disabled no interrupt is raised and drivers poll completion phase tags.
+/// CC.EN and CC.SHN transitions complete synchronously inside the CC write (CSTS.RDY/CFS/SHST are final when the
+/// write returns; a documented deviation from hardware timing). The queues are processed by a
+/// <see cref="DeviceEngine"/>: in <see cref="ExecutionMode.Deterministic"/> mode a doorbell write fetches, executes
+/// and completes every submitted command (and sends the interrupts) before it returns; in
+/// <see cref="ExecutionMode.Concurrent"/> mode it only wakes the controller's own thread. Interrupts are MSI-X only
+/// (one message per completion queue per round, see <see cref="MsiX"/>); with MSI-X disabled no interrupt is raised
+/// and drivers poll completion phase tags.
 /// </para>
 /// <para>
 /// Guest errors are device behaviour (STYLE R6): a bad command completes with an error status, a failed data
 /// DMA completes with Data Transfer Error, and a failed queue-entry fetch or completion post sets CSTS.CFS.
 /// </para>
 /// <para>
-/// Threading: the fabric serializes one function's MMIO; all queue state is touched only on that thread.
+/// Threading: BAR0 may be accessed from any number of host threads. Register accesses and the engine's commands
+/// serialize on one controller lock, one command at a time, so a CC write that disables or resets the controller
+/// waits for the command in progress and the engine stops before the next one (see <see cref="RunQueues"/>).
 /// </para>
 /// </remarks>
 public sealed partial class NvmeController : IDisposable
@@ -76,7 +81,8 @@ public sealed partial class NvmeController : IDisposable
     /// <param name="namespaces">Namespace sizes in order: NSID 1, 2, …</param>
     /// <exception cref="PlatformNotSupportedException">The host is big-endian (NVMe structures are little-endian).</exception>
     /// <exception cref="ArgumentException">The CMB size is not a power of two of at least 4 KiB.</exception>
-    public NvmeController(ushort vendorId, string serialNumber, ulong cmbBytes, IReadOnlyList<NamespaceDescription> namespaces)
+    /// <param name="mode">How the queues are processed: inline in the doorbell write, or on the controller's own thread.</param>
+    public NvmeController(ushort vendorId, string serialNumber, ulong cmbBytes, IReadOnlyList<NamespaceDescription> namespaces, ExecutionMode mode = ExecutionMode.Deterministic)
     {
         ArgumentNullException.ThrowIfNull(serialNumber);
         ArgumentNullException.ThrowIfNull(namespaces);
@@ -90,6 +96,8 @@ public sealed partial class NvmeController : IDisposable
             throw new ArgumentException("The CMB size must be a power of two of at least 4 KiB.", nameof(cmbBytes));
         }
 
+        Mode = mode;
+        _bar0 = new Bar0(this);
         VendorId = vendorId;
         SerialNumber = serialNumber;
         CmbBytes = cmbBytes;
@@ -104,8 +112,11 @@ public sealed partial class NvmeController : IDisposable
         _msix = new MsiXTable(_regs, MsiXTableOffset, MsiXPbaOffset, InterruptVectors);
     }
 
-    /// <summary>The BAR0 register block: put it behind BAR0 as the BAR's <see cref="BarSpec.Mmio"/>.</summary>
-    public RegisterBlock Registers => _regs;
+    /// <summary>
+    /// BAR0's registers as the host reaches them (serialized with the controller's processing; a doorbell write kicks
+    /// the engine): put it behind BAR0 as the BAR's <see cref="BarSpec.Mmio"/>.
+    /// </summary>
+    public IMmioHandler Registers => _bar0;
 
     /// <summary>The MSI-X table and PBA in BAR0; put <see cref="MsiXTable.Describe"/>(0) in the function's identity.</summary>
     public MsiXTable MsiX => _msix;
@@ -144,15 +155,21 @@ public sealed partial class NvmeController : IDisposable
 
         _dma = new DmaPort(fabric, function);
         Function = function;
+        _cmbMemory = CmbBytes != 0 ? function.GetBar(2)?.Memory : null;
+        StartEngine(function.Name);
         if (function.MsiXCapabilityOffset != 0)
         {
             _msix.Attach(_dma);
         }
     }
 
-    /// <summary>Frees the namespaces' memory. Call after the fabric that routes to this controller is gone.</summary>
+    /// <summary>
+    /// Stops the engine (after the command in progress) and frees the namespaces' memory. Later doorbell writes are
+    /// ignored. Call before the fabric that routes to this controller is disposed, so no command is in flight then.
+    /// </summary>
     public void Dispose()
     {
+        Stop();
         foreach (NvmeNamespace ns in _namespaces)
         {
             ns.Dispose();

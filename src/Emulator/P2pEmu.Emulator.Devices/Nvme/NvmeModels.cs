@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using P2pEmu.Emulator.Execution;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Pci;
 using P2pEmu.Emulator.Topology;
@@ -18,10 +19,16 @@ public sealed class NvmeModels : IEndpointModelFactory, IDisposable
     private readonly Dictionary<string, NvmeController> _controllers = new(StringComparer.Ordinal);
 
     /// <summary>Creates the factory over <paramref name="fallback"/> (default: <see cref="DefaultEndpointModels.Instance"/>).</summary>
-    public NvmeModels(IEndpointModelFactory? fallback = null)
+    /// <param name="fallback">Models for every kind but NVMe.</param>
+    /// <param name="mode">How the controllers process their queues (see <see cref="NvmeController.Mode"/>).</param>
+    public NvmeModels(IEndpointModelFactory? fallback = null, ExecutionMode mode = ExecutionMode.Deterministic)
     {
         _fallback = fallback ?? DefaultEndpointModels.Instance;
+        Mode = mode;
     }
+
+    /// <summary>How the controllers this factory creates process their queues.</summary>
+    public ExecutionMode Mode { get; }
 
     /// <summary>The controllers created so far, by device name.</summary>
     public IReadOnlyDictionary<string, NvmeController> Controllers => _controllers;
@@ -55,7 +62,7 @@ public sealed class NvmeModels : IEndpointModelFactory, IDisposable
             }
         }
 
-        var controller = new NvmeController(identity.VendorId, "P2PEMU-" + device.Name, cmbBytes, device.Namespaces);
+        var controller = new NvmeController(identity.VendorId, "P2PEMU-" + device.Name, cmbBytes, device.Namespaces, Mode);
         if (!_controllers.TryAdd(device.Name, controller))
         {
             controller.Dispose();
@@ -89,7 +96,19 @@ public sealed class NvmeModels : IEndpointModelFactory, IDisposable
         }
     }
 
-    /// <summary>Disposes every controller (their namespaces' memory). Dispose the fabric first.</summary>
+    /// <summary>
+    /// Stops every controller's engine (after the command in progress), so nothing the fabric routes to is used after.
+    /// Call before disposing the fabric; <see cref="Dispose"/> then frees the namespaces.
+    /// </summary>
+    public void Stop()
+    {
+        foreach (NvmeController controller in _controllers.Values)
+        {
+            controller.Stop();
+        }
+    }
+
+    /// <summary>Stops and disposes every controller (their namespaces' memory). Call <see cref="Stop"/> before disposing the fabric.</summary>
     public void Dispose()
     {
         foreach (NvmeController controller in _controllers.Values)

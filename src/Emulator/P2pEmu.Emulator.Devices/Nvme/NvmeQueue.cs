@@ -3,8 +3,8 @@ using P2pEmu.Emulator.Addressing;
 namespace P2pEmu.Emulator.Devices.Nvme;
 
 /// <summary>
-/// One submission or completion queue's device-side state: its ring in host (or peer) memory and the
-/// indices the controller owns. Touched only on the MMIO thread (see <see cref="NvmeController"/>).
+/// One submission or completion queue's device-side state: its ring in host (or peer, or the controller's own CMB)
+/// memory and the indices the controller owns. Touched only under the controller lock (see <see cref="NvmeController"/>).
 /// </summary>
 internal sealed class NvmeQueue
 {

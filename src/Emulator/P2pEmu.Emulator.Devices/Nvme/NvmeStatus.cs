@@ -33,7 +33,10 @@ public enum NvmeStatus : ushort
     /// <summary>SGL Descriptor Type Invalid (SCT 0, SC 11h): a descriptor type or sub type the controller does not support.</summary>
     SglDescriptorTypeInvalid = 0x011,
 
-    /// <summary>Invalid Use of Controller Memory Buffer (SCT 0, SC 12h): an SGL segment in the CMB, which CMBSZ.LISTS does not allow.</summary>
+    /// <summary>
+    /// Invalid Use of Controller Memory Buffer (SCT 0, SC 12h): a PRP list or SGL segment in the controller memory
+    /// space (CMBSZ.LISTS is clear), a completion queue there (no CQS), or a queue or data buffer across its edge.
+    /// </summary>
     InvalidUseOfControllerMemoryBuffer = 0x012,
 
     /// <summary>Invalid PRP Offset (SCT 0, SC 13h): a PRP entry after the first is not page aligned, or PRP1 is not dword aligned.</summary>
