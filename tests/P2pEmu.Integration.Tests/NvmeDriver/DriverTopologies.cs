@@ -1,6 +1,8 @@
 using System;
 using P2pEmu.Drivers.Nvme;
+using P2pEmu.Emulator.Execution;
 using P2pEmu.Emulator.Topology;
+using P2pEmu.Machine;
 using P2pEmu.Testing;
 
 namespace P2pEmu.Integration.Tests.NvmeDriver;
@@ -23,9 +25,9 @@ internal static class DriverTopologies
     }
 
     /// <summary>A machine whose NVMe functions are all probed, in order, with <paramref name="options"/>.</summary>
-    public static P2pEmu.Machine.Machine BuildWith(TopologyDescription topology, NvmeDriverOptions options)
+    public static P2pEmu.Machine.Machine BuildWith(TopologyDescription topology, NvmeDriverOptions options, ExecutionMode mode = ExecutionMode.Deterministic)
     {
-        P2pEmu.Machine.Machine machine = P2pEmu.Machine.Machine.Build(topology, bindDrivers: false);
+        P2pEmu.Machine.Machine machine = P2pEmu.Machine.Machine.Build(topology, new MachineOptions { BindDrivers = false, ExecutionMode = mode });
         foreach (Emulator.Pci.PciFunction function in machine.Fabric.Functions)
         {
             if (NvmePciDriver.Matches(function) && !machine.NvmeDriver.Probe(function, options).IsSuccess)

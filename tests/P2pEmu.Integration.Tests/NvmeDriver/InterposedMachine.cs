@@ -22,9 +22,11 @@ internal sealed class InterposedMachine : IDisposable
 {
     private readonly NvmeModels _models = new();
 
-    public InterposedMachine(TopologyDescription topology)
+    /// <param name="topology">The machine.</param>
+    /// <param name="msiX">False: the NVMe functions have no MSI-X capability (the driver must poll).</param>
+    public InterposedMachine(TopologyDescription topology, bool msiX = true)
     {
-        var factory = new Factory(_models, Interposers);
+        var factory = new Factory(_models, Interposers, msiX);
         Fabric = FabricBuilder.Build(topology, factory);
         _models.Attach(Fabric);
         Pages = new HostPageAllocator(Fabric);
@@ -48,6 +50,7 @@ internal sealed class InterposedMachine : IDisposable
 
     public void Dispose()
     {
+        _models.Stop();
         Fabric.Dispose();
         _models.Dispose();
     }
@@ -87,11 +90,13 @@ internal sealed class InterposedMachine : IDisposable
     {
         private readonly NvmeModels _models;
         private readonly Dictionary<string, Interposer> _interposers;
+        private readonly bool _msiX;
 
-        public Factory(NvmeModels models, Dictionary<string, Interposer> interposers)
+        public Factory(NvmeModels models, Dictionary<string, Interposer> interposers, bool msiX)
         {
             _models = models;
             _interposers = interposers;
+            _msiX = msiX;
         }
 
         public EndpointIdentity Describe(DeviceDescription device)
@@ -117,7 +122,7 @@ internal sealed class InterposedMachine : IDisposable
                 }
             }
 
-            return identity with { Bars = bars };
+            return identity with { Bars = bars, MsiX = _msiX ? identity.MsiX : null };
         }
     }
 }

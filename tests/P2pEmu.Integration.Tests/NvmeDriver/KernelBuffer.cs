@@ -28,16 +28,19 @@ internal sealed class KernelBuffer
     public int SizeBytes => _pages.Length * 4096;
 
     /// <summary>2^order contiguous host pages.</summary>
-    public static KernelBuffer Contiguous(Machine.Machine machine, int order)
+    public static KernelBuffer Contiguous(Machine.Machine machine, int order) => Contiguous(machine.Pages, machine.Fabric, order);
+
+    /// <summary>2^order contiguous host pages from <paramref name="allocator"/>.</summary>
+    public static KernelBuffer Contiguous(HostPageAllocator allocator, PcieFabric fabric, int order)
     {
-        ulong first = machine.Pages.AllocPages(order).Value;
+        ulong first = allocator.AllocPages(order).Value;
         var pages = new ulong[1 << order];
         for (int i = 0; i < pages.Length; i++)
         {
             pages[i] = first + ((ulong)i * 4096);
         }
 
-        return new KernelBuffer(machine.Fabric, pages);
+        return new KernelBuffer(fabric, pages);
     }
 
     /// <summary><paramref name="count"/> single host pages, each allocated on its own (the allocator hands them out top down, so none follows the previous one).</summary>

@@ -25,7 +25,7 @@ public sealed class NvmeCmbTests
     private static ulong Bar2(Emulator.Fabric.PcieFabric fabric, string nvme) => ((PciEndpoint)fabric[nvme]).GetBar(2)!.Address;
 
     [Fact]
-    public void AlignedCmb_IsRegisteredPublishedAndProgrammed_SqsStayInHostMemoryByDefault()
+    public void AlignedCmb_IsRegisteredPublishedAndProgrammed_IoSqsGoInItByDefault()
     {
         using Machine.Machine machine = Machine.Machine.Load("default");
         NvmeDev dev = machine.NvmeDrivers["nvme0"];
@@ -35,9 +35,10 @@ public sealed class NvmeCmbTests
         Assert.Equal(64 * Topo.MiB, sysfs.Size);
         Assert.True(sysfs.Published);
         Assert.Equal(Cre | Cmse | Bar2(machine.Fabric, "nvme0"), Cmbmsc(machine.Fabric, "nvme0"));
-        Assert.False(dev.CmbUseSqes);
-        Assert.All(dev.IoQueues, q => Assert.False(q.SqInCmb));
-        Assert.Equal(sysfs.Size, sysfs.Available);
+        Assert.True(dev.CmbUseSqes);
+        Assert.All(dev.IoQueues, q => Assert.True(q.SqInCmb));
+        Assert.False(dev.AdminQueue!.SqInCmb);
+        Assert.Equal(sysfs.Size - ((ulong)dev.IoQueues.Count * (ulong)dev.QueueDepth * 64), sysfs.Available);
         Assert.Contains(machine.P2pDma.KernelLog, l => l.Contains("added peer-to-peer DMA memory", StringComparison.Ordinal));
     }
 

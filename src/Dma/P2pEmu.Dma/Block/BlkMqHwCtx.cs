@@ -28,6 +28,14 @@ public sealed class BlkMqHwCtx
     /// <summary><c>driver_data</c>: set by the driver (<c>init_hctx</c>).</summary>
     public object? DriverData { get; set; }
 
+    /// <summary>
+    /// <c>hctx-&gt;type</c>: <see cref="HctxType.Poll"/> queues complete only when polled, so a waiter polls them;
+    /// <see cref="HctxType.Default"/> queues are completed by the driver's interrupt handler, and a waiter sleeps.
+    /// Deviation: a new hardware queue is a poll queue until its driver says otherwise, so a driver without
+    /// interrupts sets nothing.
+    /// </summary>
+    public HctxType Type { get; set; } = HctxType.Poll;
+
     /// <summary>Requests handed to the driver on this queue so far (requeues included).</summary>
     public long Dispatched => Interlocked.Read(ref _dispatched);
 

@@ -10,13 +10,17 @@ namespace P2pEmu.Dma.Block;
 /// </summary>
 /// <remarks>
 /// Thread safety: built and dispatched by the submitter; completed by whoever reaps the device's completion (the
-/// submitter polling, or later an interrupt handler). <see cref="IsComplete"/> is published last with release
-/// semantics, so a waiter that sees it also sees <see cref="Status"/>.
+/// submitter polling, or an interrupt handler on the device's thread). <see cref="IsComplete"/> is published last
+/// with release semantics, so a waiter that sees it also sees <see cref="Status"/>; <see cref="WaitForCompletion"/>
+/// sleeps until then.
 /// </remarks>
 public sealed class Request
 {
     private readonly List<BioVec> _segments;
     private int _complete;
+
+    /// <summary>Created by the first waiter that has to sleep; completion pulses it (nobody waits in the common case).</summary>
+    private object? _waitGate;
 
     internal Request(RequestQueue queue, ReqOp op, ReqFlags flags, ulong sector, List<BioVec> segments, uint payloadBytes)
     {
@@ -74,7 +78,33 @@ public sealed class Request
 
     public override string ToString() => $"{Op} sector {Sector} +{PayloadBytes} ({_segments.Count} segments) tag {Tag}";
 
-    /// <summary>Records the status, then publishes completion. Returns false when it was already complete.</summary>
+    /// <summary>
+    /// <c>wait_for_completion_io_timeout</c>: sleeps until the request completes (its driver's interrupt handler ends
+    /// it) or <paramref name="timeoutMilliseconds"/> pass.
+    /// </summary>
+    /// <returns>Whether it is complete.</returns>
+    public bool WaitForCompletion(int timeoutMilliseconds)
+    {
+        if (IsComplete)
+        {
+            return true;
+        }
+
+        // The gate is published (a full fence) before IsComplete is read again, and Complete sets IsComplete (a full
+        // fence) before it looks for the gate: either the completer sees the gate and pulses it, or this sees IsComplete.
+        object gate = LazyInitializer.EnsureInitialized(ref _waitGate);
+        lock (gate)
+        {
+            if (!IsComplete)
+            {
+                Monitor.Wait(gate, timeoutMilliseconds);
+            }
+        }
+
+        return IsComplete;
+    }
+
+    /// <summary>Records the status, then publishes completion and wakes a waiter. Returns false when it was already complete.</summary>
     internal bool Complete(BlkStatus status)
     {
         if (Volatile.Read(ref _complete) != 0)
@@ -83,6 +113,19 @@ public sealed class Request
         }
 
         Status = status;
-        return Interlocked.Exchange(ref _complete, 1) == 0;
+        if (Interlocked.Exchange(ref _complete, 1) != 0)
+        {
+            return false;
+        }
+
+        if (Volatile.Read(ref _waitGate) is object gate)
+        {
+            lock (gate)
+            {
+                Monitor.PulseAll(gate);
+            }
+        }
+
+        return true;
     }
 }

@@ -10,7 +10,8 @@ namespace P2pEmu.Dma.Block;
 /// Linux <c>struct request_queue</c> under blk-mq: a disk's limits and features, and the path from a bio to the
 /// driver — split by the limits into requests, each given a tag on a hardware queue of the shared
 /// <see cref="BlkMqTagSet"/> and passed to <see cref="IBlkMqOps.QueueRq"/> — and back: the driver ends requests
-/// with <see cref="BlkMqEndRequest"/>, and synchronous waiters poll the hardware queue for completions.
+/// with <see cref="BlkMqEndRequest"/> (from its interrupt handler, or when polled), and synchronous waiters sleep or
+/// poll the hardware queue until then.
 /// </summary>
 /// <remarks>
 /// Deviations: bios are never merged into one request (so <see cref="ReqFlags.NoMerge"/> is carried but changes
@@ -23,6 +24,9 @@ public sealed class RequestQueue
 {
     /// <summary>How many times a dispatch refused for lack of resources is tried again before it fails.</summary>
     public const int ResourceRetries = 8;
+
+    /// <summary>How long one wait for an interrupt-completed request lasts (one of the timeout's polls).</summary>
+    public const int InterruptWaitMilliseconds = 1;
 
     private int _dying;
 
@@ -134,9 +138,11 @@ public sealed class RequestQueue
     }
 
     /// <summary>
-    /// Waits for <paramref name="request"/> by polling its hardware queue (<c>blk_mq_poll</c>); after
-    /// <see cref="BlkMqTagSet.TimeoutPolls"/> polls the driver's <see cref="IBlkMqOps.Timeout"/> runs, and a request
-    /// still not complete after it ends with <see cref="BlkStatus.TimeOut"/>.
+    /// Waits for <paramref name="request"/>: on a poll queue by polling it (<c>blk_mq_poll</c>, spinning, yielding, then
+    /// sleeping between empty polls), otherwise by sleeping until the driver's interrupt handler completes it
+    /// (<c>wait_for_completion_io</c>), <see cref="InterruptWaitMilliseconds"/> at a time. Each poll or wait counts
+    /// towards <see cref="BlkMqTagSet.TimeoutPolls"/>; after that many the driver's <see cref="IBlkMqOps.Timeout"/>
+    /// runs, and a request still not complete after it ends with <see cref="BlkStatus.TimeOut"/>.
     /// </summary>
     public BlkStatus Wait(Request request)
     {
@@ -144,9 +150,18 @@ public sealed class RequestQueue
         var spinner = default(SpinWait);
         for (int i = 0; i < TagSet.TimeoutPolls && !request.IsComplete; i++)
         {
-            if (request.Hctx is BlkMqHwCtx hctx && TagSet.Ops.Poll(hctx) == 0 && !request.IsComplete)
+            if (request.Hctx is not BlkMqHwCtx hctx)
             {
-                spinner.SpinOnce(sleep1Threshold: -1);
+                break;
+            }
+
+            if (hctx.Type != HctxType.Poll)
+            {
+                request.WaitForCompletion(InterruptWaitMilliseconds);
+            }
+            else if (TagSet.Ops.Poll(hctx) == 0 && !request.IsComplete)
+            {
+                spinner.SpinOnce();
             }
         }
 

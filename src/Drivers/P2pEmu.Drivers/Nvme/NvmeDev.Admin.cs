@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using System.Threading;
+using P2pEmu.Dma.Block;
 using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Host;
 
@@ -14,7 +15,8 @@ public sealed partial class NvmeDev
 {
     /// <summary>
     /// <c>nvme_submit_sync_cmd</c> on the admin queue: sends <paramref name="command"/> (its command identifier is
-    /// assigned here) and polls for its completion. Admin commands are serialized.
+    /// assigned here) and waits for its completion — for the admin queue's interrupt, or by polling when the driver
+    /// has no MSI-X. Admin commands are serialized.
     /// </summary>
     /// <returns>The status and DW0; ENODEV when the controller is dead or removed; ETIMEDOUT when no completion came
     /// within <see cref="NvmeDriverOptions.AdminTimeoutPolls"/> (a controller found failed, CSTS.CFS, is marked dead).</returns>
@@ -30,32 +32,23 @@ public sealed partial class NvmeDev
         {
             ushort id = _adminCommandId++;
             command.CommandId = id;
+            lock (_adminGate)
+            {
+                _adminWaitId = id;
+                _adminCqe = null;
+            }
+
             lock (admin.SqLock)
             {
+                if (!admin.IsEnabled)
+                {
+                    return new NvmeSyncResult(Errno.ENODEV, 0, 0);
+                }
+
                 admin.CopyCmdAndRing(in command);
             }
 
-            NvmeCompletion? found = null;
-            var spinner = default(SpinWait);
-            for (int i = 0; i < _options.AdminTimeoutPolls && found is null; i++)
-            {
-                lock (admin.CqPollLock)
-                {
-                    admin.ProcessCq((_, cqe) =>
-                    {
-                        if (cqe.CommandId == id)
-                        {
-                            found = cqe;
-                        }
-                    });
-                }
-
-                if (found is null)
-                {
-                    spinner.SpinOnce(sleep1Threshold: -1);
-                }
-            }
-
+            NvmeCompletion? found = WaitAdminCompletion(admin);
             if (found is NvmeCompletion cqe)
             {
                 return new NvmeSyncResult(Errno.None, cqe.StatusField, cqe.Result);
@@ -69,6 +62,75 @@ public sealed partial class NvmeDev
             }
 
             return new NvmeSyncResult(Errno.ETIMEDOUT, 0, 0);
+        }
+    }
+
+    /// <summary>
+    /// Waits for the completion of the admin command in flight (<see cref="_adminWaitId"/>): up to
+    /// <see cref="NvmeDriverOptions.AdminTimeoutPolls"/> waits for the interrupt, or polls of the admin CQ when it has
+    /// no vector; then one last poll, as <c>nvme_timeout</c> checks for a missed interrupt.
+    /// </summary>
+    private NvmeCompletion? WaitAdminCompletion(NvmeQueue admin)
+    {
+        var spinner = default(SpinWait);
+        for (int i = 0; i < _options.AdminTimeoutPolls; i++)
+        {
+            if (admin.IsPolled)
+            {
+                ReapAdminQueue(admin);
+            }
+
+            lock (_adminGate)
+            {
+                if (_adminCqe is null && !admin.IsPolled)
+                {
+                    Monitor.Wait(_adminGate, RequestQueue.InterruptWaitMilliseconds);
+                }
+
+                if (_adminCqe is NvmeCompletion done)
+                {
+                    return done;
+                }
+            }
+
+            if (admin.IsPolled)
+            {
+                spinner.SpinOnce();
+            }
+        }
+
+        ReapAdminQueue(admin);
+        lock (_adminGate)
+        {
+            return _adminCqe;
+        }
+    }
+
+    /// <summary>Reaps the admin CQ (the poller, or the handler of MSI-X entry 0).</summary>
+    private void ReapAdminQueue(NvmeQueue admin)
+    {
+        lock (admin.CqPollLock)
+        {
+            if (admin.IsEnabled)
+            {
+                admin.ProcessCq(_handleAdminCqe);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>nvme_handle_cqe</c> for the admin queue: the completion of the command in flight wakes its waiter; any other
+    /// (a command that timed out earlier) is stale and dropped.
+    /// </summary>
+    private void HandleAdminCqe(NvmeQueue queue, NvmeCompletion cqe)
+    {
+        lock (_adminGate)
+        {
+            if (cqe.CommandId == _adminWaitId && _adminCqe is null)
+            {
+                _adminCqe = cqe;
+                Monitor.PulseAll(_adminGate);
+            }
         }
     }
 
@@ -158,16 +220,20 @@ public sealed partial class NvmeDev
         return Result.Ok(Math.Min(count, granted));
     }
 
-    /// <summary><c>adapter_alloc_cq</c> + <c>adapter_alloc_sq</c>: Create I/O CQ (physically contiguous, polled) then SQ; a failed SQ deletes the CQ.</summary>
+    /// <summary>
+    /// <c>adapter_alloc_cq</c> + <c>adapter_alloc_sq</c>: Create I/O CQ (physically contiguous; with IEN and IV = its
+    /// MSI-X entry, or polled) then SQ; a failed SQ deletes the CQ.
+    /// </summary>
     private NvmeSyncResult CreateQueuePair(NvmeQueue queue)
     {
         uint size = (uint)queue.Qid | ((uint)(queue.Depth - 1) << 16);
+        uint irq = queue.IsPolled ? 0 : NvmeOpcode.CqIrqEnabled | ((uint)queue.CqVector << 16);
         NvmeSyncResult cq = SubmitAdminCommand(new NvmeCommand
         {
             Opcode = NvmeOpcode.AdminCreateCq,
             Prp1 = queue.CqDmaAddress.Value,
             Cdw10 = size,
-            Cdw11 = NvmeOpcode.QueuePhysContig,
+            Cdw11 = NvmeOpcode.QueuePhysContig | irq,
         });
         if (!cq.IsSuccess)
         {

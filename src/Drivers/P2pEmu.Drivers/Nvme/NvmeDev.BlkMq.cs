@@ -63,13 +63,18 @@ public sealed partial class NvmeDev
 
         lock (queue.SqLock)
         {
-            queue.CopyCmdAndRing(in command);
+            if (queue.IsEnabled)
+            {
+                queue.CopyCmdAndRing(in command);
+                return BlkStatus.Ok;
+            }
         }
 
-        return BlkStatus.Ok;
+        UnmapData(request, iod); // the queue went away while the data was mapped
+        return BlkStatus.IoErr;
     }
 
-    /// <summary><c>nvme_poll</c>: reaps the queue's completions (what an interrupt handler will call too).</summary>
+    /// <summary><c>nvme_poll</c>: reaps the queue's completions (what the interrupt handler calls too).</summary>
     int IBlkMqOps.Poll(BlkMqHwCtx hctx) => ReapQueue((NvmeQueue)hctx.DriverData!);
 
     /// <summary>
@@ -107,13 +112,33 @@ public sealed partial class NvmeDev
         RequestQueue.BlkMqEndRequest(request, BlkStatus.TimeOut);
     }
 
-    /// <summary>Processes an I/O queue's completions under its poll lock.</summary>
+    /// <summary>
+    /// <c>nvme_poll_cq</c>, for the poller and the interrupt handler alike: processes an I/O queue's completions under its
+    /// poll lock, then sends the requests that asked for a retry (outside the lock, see <see cref="NvmeQueue"/>).
+    /// </summary>
     private int ReapQueue(NvmeQueue queue)
     {
+        int found;
+        Request[]? retries = null;
         lock (queue.CqPollLock)
         {
-            return queue.IsEnabled ? queue.ProcessCq(_handleIoCqe) : 0;
+            found = queue.IsEnabled ? queue.ProcessCq(_handleIoCqe) : 0;
+            if (queue.Requeue.Count != 0)
+            {
+                retries = queue.Requeue.ToArray();
+                queue.Requeue.Clear();
+            }
         }
+
+        if (retries is not null)
+        {
+            foreach (Request request in retries)
+            {
+                request.Queue.BlkMqRequeueRequest(request);
+            }
+        }
+
+        return found;
     }
 
     /// <summary>
@@ -145,8 +170,8 @@ public sealed partial class NvmeDev
 
     /// <summary>
     /// <c>nvme_complete_rq</c>: success ends the request; an error without Do Not Retry on a request that may be
-    /// retried (not passthrough) is sent again up to <see cref="NvmeDriverOptions.MaxRetries"/> times; anything else
-    /// ends with <see cref="NvmeStatusCode.NvmeErrorStatus"/>.
+    /// retried (not passthrough) is sent again up to <see cref="NvmeDriverOptions.MaxRetries"/> times (queued on the
+    /// queue, sent once the reap is done); anything else ends with <see cref="NvmeStatusCode.NvmeErrorStatus"/>.
     /// </summary>
     private void CompleteRq(Request request, NvmeIod iod, NvmeQueue queue)
     {
@@ -159,7 +184,7 @@ public sealed partial class NvmeDev
         if (!request.NoRetry && (iod.Status & NvmeStatusCode.Dnr) == 0 && request.Retries < _options.MaxRetries && State == NvmeCtrlState.Live)
         {
             request.Retries++;
-            request.Queue.BlkMqRequeueRequest(request);
+            queue.Requeue.Add(request);
             return;
         }
 
@@ -181,11 +206,12 @@ public sealed partial class NvmeDev
 
         State = NvmeCtrlState.Dead;
         Info(string.Create(CultureInfo.InvariantCulture, $"Removing after controller failure, CSTS=0x{csts:x}"));
-        FailInflight(NvmeStatusCode.HostAbortedCmd);
         foreach (NvmeQueue queue in _queues)
         {
-            queue.IsEnabled = false;
+            queue.Disable();
         }
+
+        FailInflight(NvmeStatusCode.HostAbortedCmd);
     }
 
     /// <summary><c>nvme_cancel_request</c> for every request in flight: unmapped and ended with <paramref name="status"/>.</summary>

@@ -19,8 +19,8 @@ public sealed partial class NvmeDev
 
     /// <summary>
     /// <c>pci_enable_device_mem</c>, <c>pci_set_master</c>, <c>nvme_dev_map</c> and <c>nvme_pci_enable</c>: Memory Space
-    /// and Bus Master on, CAP read (all-ones: the device is gone), the I/O queue depth and doorbell stride from CAP, and
-    /// the CMB mapped.
+    /// and Bus Master on, CAP read (all-ones: the device is gone), the I/O queue depth and doorbell stride from CAP, the
+    /// CMB mapped, and one MSI-X vector for the admin queue (none without MSI-X: the driver polls).
     /// </summary>
     private Errno PciEnable()
     {
@@ -43,6 +43,11 @@ public sealed partial class NvmeDev
         QueueDepth = (int)System.Math.Min(NvmeReg.CapMqes(Cap) + 1, (uint)System.Math.Max(2, _options.IoQueueDepth));
         _dbStride = 1 << NvmeReg.CapStride(Cap);
         MapCmb();
+        if (AllocIrqVectors(1) == 0)
+        {
+            Info("no MSI-X: completions are polled");
+        }
+
         return Errno.None;
     }
 
@@ -68,6 +73,8 @@ public sealed partial class NvmeDev
         _cpu.Writel(Bar0 + NvmeReg.Aqa, aqa);
         _cpu.LoHiWriteq(Bar0 + NvmeReg.Asq, admin!.SqDmaAddress.Value);
         _cpu.LoHiWriteq(Bar0 + NvmeReg.Acq, admin.CqDmaAddress.Value);
+        admin.CqVector = _irqs.Count > 0 ? 0 : -1; // the controller always interrupts the admin CQ on vector 0
+        PublishIrqQueues();
         error = EnableCtrl();
         if (error == Errno.None)
         {

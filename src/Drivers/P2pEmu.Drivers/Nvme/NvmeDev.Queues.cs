@@ -60,14 +60,23 @@ public sealed partial class NvmeDev
     }
 
     /// <summary>
-    /// <c>nvme_setup_io_queues</c>: asks for <see cref="NvmeDriverOptions.IoQueueCount"/> pairs, applies the CMB depth
-    /// rule (falling back to host-memory SQs when it says no), allocates and creates the queues — a failed create
-    /// stops there and the driver goes on with fewer — and sets up blk-mq over them.
+    /// <c>nvme_setup_io_queues</c>: asks for <see cref="NvmeDriverOptions.IoQueueCount"/> interrupt-driven plus
+    /// <see cref="NvmeDriverOptions.PollQueues"/> polled pairs, splits what the controller grants (poll queues give way
+    /// first, keeping one interrupt-driven queue when any was asked for), gives each interrupt-driven queue an MSI-X
+    /// vector (<c>nvme_setup_irqs</c>: fewer queues when fewer vectors come, all on vector 0 when only one does, all
+    /// polled without MSI-X), applies the CMB depth rule (falling back to host-memory SQs when it says no), allocates
+    /// and creates the queues — a failed create stops there and the driver goes on with fewer — and sets up blk-mq.
     /// </summary>
     private Errno SetupIoQueues()
     {
-        int wanted = Math.Clamp(_options.IoQueueCount, 1, 65535);
-        Result<int> granted = SetQueueCount(wanted);
+        int interruptQueues = Math.Clamp(_options.IoQueueCount, 0, 65535);
+        int pollQueues = Math.Clamp(_options.PollQueues, 0, 65535 - interruptQueues);
+        if (interruptQueues + pollQueues == 0)
+        {
+            interruptQueues = 1;
+        }
+
+        Result<int> granted = SetQueueCount(interruptQueues + pollQueues);
         if (!granted.IsSuccess)
         {
             return granted.Error;
@@ -79,6 +88,21 @@ public sealed partial class NvmeDev
             Info("IO queues not created");
             return Errno.None;
         }
+
+        pollQueues = Math.Min(pollQueues, count - (interruptQueues > 0 ? 1 : 0));
+        interruptQueues = count - pollQueues;
+        int vectors = interruptQueues > 0 && _irqs.Count > 0 ? AllocIrqVectors(1 + interruptQueues) : 0;
+        if (vectors == 0)
+        {
+            pollQueues += interruptQueues; // no MSI-X: every queue is polled
+            interruptQueues = 0;
+        }
+        else if (vectors > 1)
+        {
+            interruptQueues = Math.Min(interruptQueues, vectors - 1);
+        }
+
+        count = interruptQueues + pollQueues;
 
         if (CmbUseSqes)
         {
@@ -96,9 +120,14 @@ public sealed partial class NvmeDev
 
         for (int qid = 1; qid <= count; qid++)
         {
-            if (AllocQueue((ushort)qid, QueueDepth, out _) != Errno.None)
+            if (AllocQueue((ushort)qid, QueueDepth, out NvmeQueue? queue) != Errno.None)
             {
                 break;
+            }
+
+            if (qid <= interruptQueues)
+            {
+                queue!.CqVector = vectors == 1 ? 0 : qid; // one vector: shared with the admin queue
             }
         }
 
@@ -135,13 +164,18 @@ public sealed partial class NvmeDev
 
         _prpPool = new NvmeDmaPool(_dma, DmaDev);
         TagSet = new BlkMqTagSet(this, online, Math.Min(QueueDepth, 10240) - 1, Math.Max(1, _options.IoTimeoutPolls));
+        int polled = 0;
         for (int i = 0; i < online; i++)
         {
-            TagSet.HwQueues[i].DriverData = _queues[i + 1];
-            _queues[i + 1].Hctx = TagSet.HwQueues[i];
+            NvmeQueue queue = _queues[i + 1];
+            TagSet.HwQueues[i].DriverData = queue;
+            TagSet.HwQueues[i].Type = queue.IsPolled ? HctxType.Poll : HctxType.Default;
+            queue.Hctx = TagSet.HwQueues[i];
+            polled += queue.IsPolled ? 1 : 0;
         }
 
-        Info(string.Create(CultureInfo.InvariantCulture, $"{online}/0/0 default/read/poll queues"));
+        PublishIrqQueues();
+        Info(string.Create(CultureInfo.InvariantCulture, $"{online - polled}/0/{polled} default/read/poll queues"));
         return Errno.None;
     }
 }

@@ -24,11 +24,15 @@ namespace P2pEmu.Drivers.Nvme;
 /// data mappings), and the P2PDMA core. It never sees the controller model.
 /// </para>
 /// <para>
-/// Completions are found by polling phase tags (<see cref="IBlkMqOps.Poll"/>); the same reap function is what an
-/// interrupt handler will call once the controller raises MSI-X. Time is counted in polls
-/// (<see cref="NvmeDriverOptions"/>), never in wall-clock time, so runs stay deterministic.
+/// Completions are found by phase tag, by one reap function that the MSI-X interrupt handler runs (one vector for the
+/// admin queue and one per I/O queue) and a poller runs for poll queues (<see cref="IBlkMqOps.Poll"/>) or when the
+/// function has no MSI-X. Time is counted in polls or interrupt waits (<see cref="NvmeDriverOptions"/>), so the
+/// outcome of a deterministic run never depends on the wall clock.
 /// </para>
-/// <para>Thread safety: probe and remove run on one thread; I/O may be submitted from any thread.</para>
+/// <para>
+/// Thread safety: probe and remove run on one thread; I/O may be submitted from any thread, and the interrupt handler
+/// runs on whichever thread delivered the interrupt (see <see cref="NvmeQueue"/> for the lock order).
+/// </para>
 /// </remarks>
 public sealed partial class NvmeDev : IBlkMqOps
 {
@@ -52,9 +56,15 @@ public sealed partial class NvmeDev : IBlkMqOps
     private readonly List<NvmeNs> _namespaces = new();
     private readonly Lock _adminLock = new();
     private readonly Action<NvmeQueue, NvmeCompletion> _handleIoCqe;
+    private readonly Action<NvmeQueue, NvmeCompletion> _handleAdminCqe;
+
+    /// <summary>Guards the admin command in flight (<see cref="_adminWaitId"/>, <see cref="_adminCqe"/>); its waiter sleeps on it.</summary>
+    private readonly object _adminGate = new();
     private NvmeDmaPool? _prpPool;
     private int _state;
     private ushort _adminCommandId;
+    private ushort _adminWaitId;
+    private NvmeCompletion? _adminCqe;
 
     private NvmeDev(PciEndpoint pdev, int instance, DmaApi dma, NvmeDriverOptions options)
     {
@@ -66,6 +76,7 @@ public sealed partial class NvmeDev : IBlkMqOps
         _cpu = new CpuAccess(dma.Fabric);
         DmaDev = dma.GetDevice(pdev);
         _handleIoCqe = HandleIoCqe;
+        _handleAdminCqe = HandleAdminCqe;
     }
 
     /// <summary>The PCI function the driver is bound to.</summary>
@@ -205,7 +216,8 @@ public sealed partial class NvmeDev : IBlkMqOps
     /// <summary>
     /// <c>nvme_dev_disable</c> and the frees of remove: a live controller gets its I/O queues deleted and a normal
     /// shutdown; one that is not live but was enabled is disabled (CC.EN = 0), so it stops using the queue memory
-    /// before that is freed.
+    /// before that is freed. Then the interrupt vectors go, the queues stop taking commands and reaps, whatever is
+    /// still in flight fails (Host Aborted: EIO), and the queue memory is freed.
     /// </summary>
     private void Teardown(bool shutdown)
     {
@@ -219,10 +231,15 @@ public sealed partial class NvmeDev : IBlkMqOps
             DisableCtrl(shutdown: false);
         }
 
+        FreeIrqVectors();
+        foreach (NvmeQueue queue in _queues)
+        {
+            queue.Disable();
+        }
+
         FailInflight(NvmeStatusCode.HostAbortedCmd);
         foreach (NvmeQueue queue in _queues)
         {
-            queue.IsEnabled = false;
             FreeQueue(queue);
         }
 

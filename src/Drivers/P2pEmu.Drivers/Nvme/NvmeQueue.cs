@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using P2pEmu.Dma.Block;
 using P2pEmu.Dma.P2pDma;
@@ -12,8 +13,10 @@ namespace P2pEmu.Drivers.Nvme;
 /// the controller was given, the tail, head and phase, and the doorbells.
 /// </summary>
 /// <remarks>
-/// Thread safety: submissions serialize on <c>sq_lock</c>, completion processing on <c>cq_poll_lock</c>; the
-/// completion path may submit (a retry), never the other way round.
+/// Thread safety: submissions serialize on <c>sq_lock</c>, completion processing on <c>cq_poll_lock</c>. Lock order:
+/// <see cref="SqLock"/> before <see cref="CqPollLock"/> — a deterministic controller completes inside the doorbell
+/// write, so the interrupt handler reaps under the submitter's SQ lock; the completion path therefore never submits
+/// under <see cref="CqPollLock"/>: a retry is queued and sent after the reap (Linux requeues from a work item too).
 /// </remarks>
 #pragma warning disable CA1711 // Linux's name (struct nvme_queue).
 public sealed class NvmeQueue
@@ -21,6 +24,7 @@ public sealed class NvmeQueue
 {
     private readonly CpuAccess _cpu;
     private readonly byte[] _genctr;
+    private readonly List<Request> _requeue = new();
     private int _enabled;
     private ushort _sqTail;
     private ushort _cqHead;
@@ -62,6 +66,15 @@ public sealed class NvmeQueue
     /// <summary>Completions reaped so far.</summary>
     public long Completions => Interlocked.Read(ref _completions);
 
+    /// <summary>
+    /// <c>cq_vector</c>: the MSI-X table entry the CQ interrupts on (its IV), or -1 for a polled queue (IEN clear,
+    /// Linux <c>NVMEQ_POLLED</c>).
+    /// </summary>
+    public int CqVector { get; internal set; } = -1;
+
+    /// <summary>Whether completions are found only by polling (no interrupt vector).</summary>
+    public bool IsPolled => CqVector < 0;
+
     /// <summary>The blk-mq hardware queue this I/O queue serves.</summary>
     internal BlkMqHwCtx? Hctx { get; set; }
 
@@ -87,6 +100,21 @@ public sealed class NvmeQueue
     internal ulong CqBytes => (ulong)Depth * NvmeCompletion.SizeBytes;
 
     public override string ToString() => $"queue {Qid} (depth {Depth}{(SqInCmb ? ", SQ in CMB" : string.Empty)})";
+
+    /// <summary>Requests to send again once the reap that found their completion has released <see cref="CqPollLock"/>.</summary>
+    internal List<Request> Requeue => _requeue;
+
+    /// <summary>Stops the queue: no submission gets past <see cref="SqLock"/>, no reap past <see cref="CqPollLock"/>, once this returns.</summary>
+    internal void Disable()
+    {
+        lock (SqLock)
+        {
+            lock (CqPollLock)
+            {
+                IsEnabled = false;
+            }
+        }
+    }
 
     /// <summary>The generation counter of a tag's command identifier (Linux <c>nvme_req(req)-&gt;genctr</c>).</summary>
     internal byte NextGenctr(int tag) => _genctr[tag] = (byte)((_genctr[tag] + 1) & 0xF);
