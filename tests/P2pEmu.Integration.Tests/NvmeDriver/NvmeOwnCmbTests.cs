@@ -1,6 +1,7 @@
 using P2pEmu.Dma.Block;
 using P2pEmu.Dma.P2pDma;
 using P2pEmu.Drivers.Nvme;
+using P2pEmu.Emulator.Execution;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Topology;
 using Xunit;
@@ -16,28 +17,34 @@ public sealed class NvmeOwnCmbTests
 {
     private const int Bytes = 192 * 1024;
 
-    public static TheoryData<string> CmbTopologies => new()
+    public static TheoryData<string, ExecutionMode> CmbTopologies => new()
     {
-        "switch-port-without-uf", // nvme1's 4 MiB CMB below sw0.dp1, no ACS, the IOMMU translating
-        "root-port-iommu",        // nvme0's 4 MiB CMB below a root port, the IOMMU translating
-        "default",                // the built-in topology: nvme0's 64 MiB CMB below sw0.dp0, ACS ctrl empty
+        { "switch-port-without-uf", ExecutionMode.Deterministic }, // nvme1's 4 MiB CMB below sw0.dp1, no ACS, the IOMMU translating
+        { "root-port-iommu", ExecutionMode.Deterministic },        // nvme0's 4 MiB CMB below a root port, the IOMMU translating
+        { "default", ExecutionMode.Deterministic },                // the built-in topology: nvme0's 64 MiB CMB below sw0.dp0, ACS ctrl empty
+        { "switch-port-without-uf", ExecutionMode.Concurrent },
+        { "default", ExecutionMode.Concurrent },
     };
 
-    private static (Machine.Machine Machine, string Nvme, string Disk) Build(string name) => name switch
+    private static (Machine.Machine Machine, string Nvme, string Disk) Build(string name, ExecutionMode mode)
     {
-        "switch-port-without-uf" => (Machine.Machine.Build(DriverTopologies.SwitchPair(AcsFlags.None)), "nvme1", "nvme1n1"),
-        "root-port-iommu" => (Machine.Machine.Build(DriverTopologies.Single(4 * DriverTopologies.MiB, IommuMode.Translate)), "nvme0", "nvme0n1"),
-        _ => (Machine.Machine.Load(name), "nvme0", "nvme0n1"),
-    };
+        var options = new Machine.MachineOptions { ExecutionMode = mode };
+        return name switch
+        {
+            "switch-port-without-uf" => (Machine.Machine.Build(DriverTopologies.SwitchPair(AcsFlags.None), options), "nvme1", "nvme1n1"),
+            "root-port-iommu" => (Machine.Machine.Build(DriverTopologies.Single(4 * DriverTopologies.MiB, IommuMode.Translate), options), "nvme0", "nvme0n1"),
+            _ => (Machine.Machine.Load(name, options), "nvme0", "nvme0n1"),
+        };
+    }
 
     private static long PeerBytes(PcieFabric fabric) =>
         fabric.BytesOnPath(RoutePath.SwitchPeer) + fabric.BytesOnPath(RoutePath.RootComplexPeer) + fabric.BytesOnPath(RoutePath.MultiFunctionPeer);
 
     [Theory]
     [MemberData(nameof(CmbTopologies))]
-    public void SqsInTheCmb_AreFetchedInternally_WhereAFabricFetchWouldFault(string topology)
+    public void SqsInTheCmb_AreFetchedInternally_WhereAFabricFetchWouldFault(string topology, ExecutionMode mode)
     {
-        (Machine.Machine machine, string nvme, string diskName) = Build(topology);
+        (Machine.Machine machine, string nvme, string diskName) = Build(topology, mode);
         using Machine.Machine owned = machine;
         NvmeDev dev = machine.NvmeDrivers[nvme];
         BlockDevice disk = machine.BlockDevices[diskName];
@@ -61,9 +68,9 @@ public sealed class NvmeOwnCmbTests
 
     [Theory]
     [MemberData(nameof(CmbTopologies))]
-    public void ReadIntoTheControllersOwnCmb_AndWriteFromIt_MoveNoByteOnTheFabric(string topology)
+    public void ReadIntoTheControllersOwnCmb_AndWriteFromIt_MoveNoByteOnTheFabric(string topology, ExecutionMode mode)
     {
-        (Machine.Machine machine, string nvme, string diskName) = Build(topology);
+        (Machine.Machine machine, string nvme, string diskName) = Build(topology, mode);
         using Machine.Machine owned = machine;
         BlockDevice disk = machine.BlockDevices[diskName];
         KernelBuffer host = KernelBuffer.Contiguous(machine, 6);

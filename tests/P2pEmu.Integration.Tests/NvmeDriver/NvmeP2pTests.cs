@@ -4,6 +4,7 @@ using P2pEmu.Dma.Block;
 using P2pEmu.Dma.P2pDma;
 using P2pEmu.Drivers.Nvme;
 using P2pEmu.Emulator.Addressing;
+using P2pEmu.Emulator.Execution;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Pci;
@@ -34,11 +35,13 @@ public sealed class NvmeP2pTests
     }
 
     [Theory]
-    [InlineData(true)]  // SGL Data Blocks carrying the bus address
-    [InlineData(false)] // PRP entries carrying it
-    public void ReadIntoPeerCmb_BehindOneSwitch_IsBusAddr_TurnsAroundInTheSwitch_WithoutTheIommu(bool sgl)
+    [InlineData(true, ExecutionMode.Deterministic)]  // SGL Data Blocks carrying the bus address
+    [InlineData(false, ExecutionMode.Deterministic)] // PRP entries carrying it
+    [InlineData(true, ExecutionMode.Concurrent)]
+    [InlineData(false, ExecutionMode.Concurrent)]
+    public void ReadIntoPeerCmb_BehindOneSwitch_IsBusAddr_TurnsAroundInTheSwitch_WithoutTheIommu(bool sgl, ExecutionMode mode)
     {
-        using Machine.Machine machine = DriverTopologies.BuildWith(DriverTopologies.SwitchPair(AcsFlags.None), new NvmeDriverOptions { SglThreshold = sgl ? 32 * 1024u : 0 });
+        using Machine.Machine machine = DriverTopologies.BuildWith(DriverTopologies.SwitchPair(AcsFlags.None), new NvmeDriverOptions { SglThreshold = sgl ? 32 * 1024u : 0 }, mode);
         byte[] data = Seed(machine, 1);
         long sgls = machine.NvmeDrivers["nvme0"].SglCommands;
         KernelBuffer cmb = KernelBuffer.P2pmem(machine, "nvme1", Bytes);
@@ -72,11 +75,12 @@ public sealed class NvmeP2pTests
     }
 
     [Theory]
-    [InlineData(IommuMode.Translate)] // an IOVA the IOMMU translates to the CMB
-    [InlineData(IommuMode.Off)]       // dma-direct: the CMB's CPU physical address, unchanged (DMA_ATTR_MMIO)
-    public void ReadIntoPeerCmb_ThroughTheHostBridge_GoesUpToTheRootComplexAndBack(IommuMode iommu)
+    [InlineData(IommuMode.Translate, ExecutionMode.Deterministic)] // an IOVA the IOMMU translates to the CMB
+    [InlineData(IommuMode.Off, ExecutionMode.Deterministic)]       // dma-direct: the CMB's CPU physical address, unchanged (DMA_ATTR_MMIO)
+    [InlineData(IommuMode.Translate, ExecutionMode.Concurrent)]
+    public void ReadIntoPeerCmb_ThroughTheHostBridge_GoesUpToTheRootComplexAndBack(IommuMode iommu, ExecutionMode mode)
     {
-        using Machine.Machine machine = Machine.Machine.Build(DriverTopologies.SwitchPair(AcsFlags.RR | AcsFlags.CR, iommu: iommu));
+        using Machine.Machine machine = Machine.Machine.Build(DriverTopologies.SwitchPair(AcsFlags.RR | AcsFlags.CR, iommu: iommu), new Machine.MachineOptions { ExecutionMode = mode });
         byte[] data = Seed(machine, 3);
         KernelBuffer cmb = KernelBuffer.P2pmem(machine, "nvme1", Bytes);
         long switchPeer = machine.Fabric.BytesOnPath(RoutePath.SwitchPeer);

@@ -4,29 +4,41 @@ using System.Linq;
 using System.Threading.Tasks;
 using P2pEmu.Dma.Block;
 using P2pEmu.Drivers.Nvme;
+using P2pEmu.Emulator.Execution;
 using P2pEmu.Emulator.Topology;
+using P2pEmu.Machine;
 using P2pEmu.Testing;
 using Xunit;
 
 namespace P2pEmu.Integration.Tests.NvmeDriver;
 
-/// <summary>O_DIRECT round trips of random data through the driver and the controller, checked by checksum.</summary>
+/// <summary>
+/// O_DIRECT round trips of random data through the driver and the controller, checked by checksum, in both execution
+/// modes: the controller working inside the doorbell write, and on its own thread.
+/// </summary>
 public sealed class NvmeReadWriteTests
 {
+    private static Machine.Machine Load(string name, ExecutionMode mode) => Machine.Machine.Load(name, new MachineOptions { ExecutionMode = mode });
+
+    private static Machine.Machine Build(TopologyDescription topology, ExecutionMode mode) => Machine.Machine.Build(topology, new MachineOptions { ExecutionMode = mode });
+
     [Theory]
-    [InlineData(512)]
-    [InlineData(4096)]
-    [InlineData(8192)]
-    [InlineData(12 * 1024)]
-    [InlineData(128 * 1024)]
-    [InlineData(1024 * 1024)]
-    public void WriteThenRead_RandomData_ComesBackIdentical_WithAndWithoutIommu(int bytes)
+    [InlineData(512, ExecutionMode.Deterministic)]
+    [InlineData(4096, ExecutionMode.Deterministic)]
+    [InlineData(8192, ExecutionMode.Deterministic)]
+    [InlineData(12 * 1024, ExecutionMode.Deterministic)]
+    [InlineData(128 * 1024, ExecutionMode.Deterministic)]
+    [InlineData(1024 * 1024, ExecutionMode.Deterministic)]
+    [InlineData(512, ExecutionMode.Concurrent)]
+    [InlineData(12 * 1024, ExecutionMode.Concurrent)]
+    [InlineData(1024 * 1024, ExecutionMode.Concurrent)]
+    public void WriteThenRead_RandomData_ComesBackIdentical_WithAndWithoutIommu(int bytes, ExecutionMode mode)
     {
         foreach (string topology in new[] { "default", "two-root-ports-nvme" })
         {
             using Machine.Machine machine = topology == "default"
-                ? Machine.Machine.Load("default")
-                : Machine.Machine.Build(DriverTopologies.Single(0, IommuMode.Off, 16 * Topo.MiB));
+                ? Load("default", mode)
+                : Build(DriverTopologies.Single(0, IommuMode.Off, 16 * Topo.MiB), mode);
             BlockDevice disk = machine.BlockDevices["nvme0n1"];
             KernelBuffer source = KernelBuffer.Contiguous(machine, 8);
             KernelBuffer target = KernelBuffer.Contiguous(machine, 8);
@@ -43,13 +55,15 @@ public sealed class NvmeReadWriteTests
     }
 
     [Theory]
-    [InlineData(512, 4096)]     // PRP1 only, starting inside a page
-    [InlineData(3584, 1024)]    // PRP1 to the page end, PRP2 for the rest
-    [InlineData(512, 5 * 4096)] // PRP1 with an offset, then a PRP list
-    [InlineData(4092, 8192)]    // a dword-aligned start 4 bytes before a page end
-    public void OddBufferOffsets_BuildPrp1Prp2AndListsThatLandRight(int offset, int bytes)
+    [InlineData(512, 4096, ExecutionMode.Deterministic)]     // PRP1 only, starting inside a page
+    [InlineData(3584, 1024, ExecutionMode.Deterministic)]    // PRP1 to the page end, PRP2 for the rest
+    [InlineData(512, 5 * 4096, ExecutionMode.Deterministic)] // PRP1 with an offset, then a PRP list
+    [InlineData(4092, 8192, ExecutionMode.Deterministic)]    // a dword-aligned start 4 bytes before a page end
+    [InlineData(3584, 1024, ExecutionMode.Concurrent)]
+    [InlineData(512, 5 * 4096, ExecutionMode.Concurrent)]
+    public void OddBufferOffsets_BuildPrp1Prp2AndListsThatLandRight(int offset, int bytes, ExecutionMode mode)
     {
-        using Machine.Machine machine = Machine.Machine.Load("default");
+        using Machine.Machine machine = Load("default", mode);
         BlockDevice disk = machine.BlockDevices["nvme0n1"];
         KernelBuffer source = KernelBuffer.Contiguous(machine, 4);
         KernelBuffer target = KernelBuffer.Contiguous(machine, 4);
@@ -65,10 +79,12 @@ public sealed class NvmeReadWriteTests
         Assert.All(target.Read(offset + bytes, target.SizeBytes - offset - bytes), b => Assert.Equal(0x5A, b));
     }
 
-    [Fact]
-    public void ScatteredPages_WriteFromOneLayout_ReadIntoAnother()
+    [Theory]
+    [InlineData(ExecutionMode.Deterministic)]
+    [InlineData(ExecutionMode.Concurrent)]
+    public void ScatteredPages_WriteFromOneLayout_ReadIntoAnother(ExecutionMode mode)
     {
-        using Machine.Machine machine = Machine.Machine.Load("default");
+        using Machine.Machine machine = Load("default", mode);
         BlockDevice disk = machine.BlockDevices["nvme0n1"];
         KernelBuffer scattered = KernelBuffer.Scattered(machine, 9);
         KernelBuffer contiguous = KernelBuffer.Contiguous(machine, 4);
@@ -101,10 +117,12 @@ public sealed class NvmeReadWriteTests
         Assert.Equal(data, back.Read(0, 1024));
     }
 
-    [Fact]
-    public void LargeIo_IsSplitAtMdts_AndSpreadOverEveryIoQueue()
+    [Theory]
+    [InlineData(ExecutionMode.Deterministic)]
+    [InlineData(ExecutionMode.Concurrent)]
+    public void LargeIo_IsSplitAtMdts_AndSpreadOverEveryIoQueue(ExecutionMode mode)
     {
-        using Machine.Machine machine = Machine.Machine.Load("default");
+        using Machine.Machine machine = Load("default", mode);
         NvmeDev dev = machine.NvmeDrivers["nvme0"];
         BlockDevice disk = machine.BlockDevices["nvme0n1"];
         KernelBuffer buffer = KernelBuffer.Contiguous(machine, 8);
@@ -117,10 +135,12 @@ public sealed class NvmeReadWriteTests
         Assert.All(completions, c => Assert.True(c > 0));
     }
 
-    [Fact]
-    public void ConcurrentWritersAndReaders_OnDisjointRanges_AllRoundTrip()
+    [Theory]
+    [InlineData(ExecutionMode.Deterministic)]
+    [InlineData(ExecutionMode.Concurrent)]
+    public void ConcurrentWritersAndReaders_OnDisjointRanges_AllRoundTrip(ExecutionMode mode)
     {
-        using Machine.Machine machine = Machine.Machine.Load("default");
+        using Machine.Machine machine = Load("default", mode);
         BlockDevice disk = machine.BlockDevices["nvme0n1"];
 
         Parallel.For(0, 4, worker =>
@@ -139,16 +159,18 @@ public sealed class NvmeReadWriteTests
         });
     }
 
-    [Fact]
-    public void FileBackedNamespace_HoldsExactlyWhatWasWritten()
+    [Theory]
+    [InlineData(ExecutionMode.Deterministic)]
+    [InlineData(ExecutionMode.Concurrent)]
+    public void FileBackedNamespace_HoldsExactlyWhatWasWritten(ExecutionMode mode)
     {
         string path = Path.Combine(Path.GetTempPath(), $"p2pemu-nvme-driver-{Guid.NewGuid():N}.img");
         const int Size = 4 * 1024 * 1024;
         byte[] expected = new byte[Size];
         try
         {
-            using (Machine.Machine machine = Machine.Machine.Build(DriverTopologies.Machine(IommuMode.Translate, true,
-                Topo.RootPort("rp0", DriverTopologies.NvmeWithFile("nvme0", Size, path)))))
+            using (Machine.Machine machine = Build(DriverTopologies.Machine(IommuMode.Translate, true,
+                Topo.RootPort("rp0", DriverTopologies.NvmeWithFile("nvme0", Size, path))), mode))
             {
                 BlockDevice disk = machine.BlockDevices["nvme0n1"];
                 KernelBuffer buffer = KernelBuffer.Contiguous(machine, 6);

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using P2pEmu.Dma.Block;
 using P2pEmu.Drivers.Nvme;
+using P2pEmu.Emulator.Execution;
 using P2pEmu.Emulator.Topology;
 using P2pEmu.Testing;
 using Xunit;
@@ -20,10 +21,12 @@ public sealed class NvmeSglTests
         Assert.Equal(KernelBuffer.Hash(data), KernelBuffer.Hash(sourceBuffer.Read(offset, bytes)));
     }
 
-    [Fact]
-    public void OneLargeSegment_GoesAsASingleDataBlock()
+    [Theory]
+    [InlineData(ExecutionMode.Deterministic)]
+    [InlineData(ExecutionMode.Concurrent)]
+    public void OneLargeSegment_GoesAsASingleDataBlock(ExecutionMode mode)
     {
-        using Machine.Machine machine = Machine.Machine.Load("default");
+        using Machine.Machine machine = Machine.Machine.Load("default", new Machine.MachineOptions { ExecutionMode = mode });
         NvmeDev dev = machine.NvmeDrivers["nvme0"];
         KernelBuffer buffer = KernelBuffer.Contiguous(machine, 5);
         long sgls = dev.SglCommands;
@@ -33,10 +36,12 @@ public sealed class NvmeSglTests
         Assert.Equal(sgls + 2, dev.SglCommands);
     }
 
-    [Fact]
-    public void TwoLargeSegmentsWithoutAnIommu_GoAsASegmentList()
+    [Theory]
+    [InlineData(ExecutionMode.Deterministic)]
+    [InlineData(ExecutionMode.Concurrent)]
+    public void TwoLargeSegmentsWithoutAnIommu_GoAsASegmentList(ExecutionMode mode)
     {
-        using Machine.Machine machine = Machine.Machine.Build(DriverTopologies.Single(0, IommuMode.Off, 16 * Topo.MiB));
+        using Machine.Machine machine = Machine.Machine.Build(DriverTopologies.Single(0, IommuMode.Off, 16 * Topo.MiB), new Machine.MachineOptions { ExecutionMode = mode });
         NvmeDev dev = machine.NvmeDrivers["nvme0"];
         KernelBuffer first = KernelBuffer.Contiguous(machine, 4);
         KernelBuffer second = KernelBuffer.Contiguous(machine, 4);
