@@ -1,5 +1,7 @@
 using System;
+using System.Threading;
 using P2pEmu.Emulator.Devices.Nvme;
+using P2pEmu.Emulator.Execution;
 using P2pEmu.Emulator.Memory;
 
 namespace P2pEmu.Integration.Tests.Nvme;
@@ -69,14 +71,25 @@ internal sealed class HostQueue
 
     public void RingCompletionHead() => _harness.WriteDoorbell((2 * Id) + 1, CqHead);
 
-    /// <summary>Submits one command and returns its completion (the controller completes inline).</summary>
+    /// <summary>
+    /// Submits one command and returns its completion: posted inside the doorbell write by a deterministic controller;
+    /// a concurrent one is given a bounded number of polls.
+    /// </summary>
     public NvmeCompletion Submit(NvmeCommand command)
     {
         Push(command);
         RingSubmission();
-        if (!TryPop(out NvmeCompletion completion))
+        bool inline = _harness.Controller.Mode == ExecutionMode.Deterministic;
+        var spinner = default(SpinWait);
+        NvmeCompletion completion;
+        for (int polls = 0; !TryPop(out completion); polls++)
         {
-            throw new InvalidOperationException($"Queue {Id}: no completion was posted.");
+            if (inline || polls == 100_000)
+            {
+                throw new InvalidOperationException($"Queue {Id}: no completion was posted.");
+            }
+
+            spinner.SpinOnce();
         }
 
         return completion;

@@ -2,6 +2,7 @@ using System;
 using System.Buffers.Binary;
 using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Devices.Nvme;
+using P2pEmu.Emulator.Execution;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Pci;
@@ -37,6 +38,12 @@ internal sealed class NvmeHarness : IDisposable
 
     /// <summary>The same machine with the host bridge's IOMMU in <paramref name="iommu"/> mode (install it with <see cref="InstallIommu"/>).</summary>
     public NvmeHarness(ulong cmbBytes, IommuMode iommu, params ulong[] namespaceBytes)
+        : this(cmbBytes, iommu, ExecutionMode.Deterministic, namespaceBytes)
+    {
+    }
+
+    /// <summary>The same machine with the controller running in <paramref name="mode"/>.</summary>
+    public NvmeHarness(ulong cmbBytes, IommuMode iommu, ExecutionMode mode, params ulong[] namespaceBytes)
     {
         var namespaces = new NamespaceDescription[namespaceBytes.Length];
         for (int i = 0; i < namespaceBytes.Length; i++)
@@ -47,7 +54,7 @@ internal sealed class NvmeHarness : IDisposable
         var nvme = new DeviceDescription("nvme0", DeviceKind.Nvme, "$.nvme0") { Namespaces = namespaces, CmbBytes = cmbBytes };
         TopologyDescription topology = Topo.Machine(Topo.HostBridge("hb0", 0, 0, true,
             Topo.RootPort("rp0", nvme), Topo.RootPort("rp1", Topo.Endpoint("peer"))) with { Iommu = iommu });
-        _models = new NvmeModels();
+        _models = new NvmeModels(mode: mode);
         Fabric = NvmeModels.Build(topology, _models);
         Controller = _models.Controllers["nvme0"];
         Endpoint = (PciEndpoint)Fabric["nvme0"];
@@ -205,6 +212,7 @@ internal sealed class NvmeHarness : IDisposable
 
     public void Dispose()
     {
+        _models.Stop();
         Fabric.Dispose();
         _models.Dispose();
     }
