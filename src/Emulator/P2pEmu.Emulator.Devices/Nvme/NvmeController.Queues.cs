@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using System.Threading;
 
 namespace P2pEmu.Emulator.Devices.Nvme;
 
@@ -31,13 +32,17 @@ public sealed partial class NvmeController
         if ((index & 1) == 0)
         {
             queue.Tail = now;
+            _kick = true;
         }
         else
         {
-            queue.Head = now; // entries freed: submission queues stalled on this full CQ resume
+            queue.Head = now;
+            if (queue.Stalled)
+            {
+                queue.Stalled = false;
+                _kick = true; // entries freed: submission queues stalled on this full CQ resume
+            }
         }
-
-        _kick = true;
     }
 
     /// <summary>
@@ -103,6 +108,13 @@ public sealed partial class NvmeController
     /// or a controller that is not ready, failed, or failed or reset during the command.</returns>
     private bool ProcessCommand(int qid)
     {
+        // A look without the lock: a tail written after it comes with a kick, so the next round sees it.
+        NvmeQueue? unlocked = Volatile.Read(ref _submissionQueues[qid]);
+        if (unlocked is null || unlocked.Head == unlocked.Tail)
+        {
+            return false;
+        }
+
         Span<byte> entry = stackalloc byte[SqEntryBytes];
         lock (_lock)
         {
@@ -113,8 +125,14 @@ public sealed partial class NvmeController
             }
 
             NvmeQueue? cq = _completionQueues[sq.CompletionQueueId];
-            if (cq is null || cq.IsFull)
+            if (cq is null)
             {
+                return false;
+            }
+
+            if (cq.IsFull)
+            {
+                cq.Stalled = true; // its head doorbell kicks the engine
                 return false;
             }
 

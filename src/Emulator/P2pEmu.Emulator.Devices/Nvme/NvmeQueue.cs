@@ -49,6 +49,9 @@ internal sealed class NvmeQueue
     /// <summary>CQ: entries were posted since the queue's last interrupt.</summary>
     public bool InterruptDue { get; set; }
 
+    /// <summary>CQ: a submission queue waits for it to have room (its next head doorbell resumes processing).</summary>
+    public bool Stalled { get; set; }
+
     /// <summary>CQ: posting one more entry would overwrite one the host has not consumed.</summary>
     public bool IsFull => (Tail + 1) % Entries == Head;
 }
