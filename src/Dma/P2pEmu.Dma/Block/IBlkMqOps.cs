@@ -3,7 +3,7 @@ namespace P2pEmu.Dma.Block;
 /// <summary>
 /// Linux <c>struct blk_mq_ops</c>: what a block driver gives blk-mq. The driver completes a request by calling
 /// <see cref="RequestQueue.BlkMqEndRequest"/> (or sends it again with <see cref="RequestQueue.BlkMqRequeueRequest"/>)
-/// from its completion path, which <see cref="Poll"/> runs and, with interrupts, an interrupt handler would.
+/// from its completion path, which <see cref="Poll"/> runs on a poll queue and its interrupt handler runs otherwise.
 /// </summary>
 public interface IBlkMqOps
 {

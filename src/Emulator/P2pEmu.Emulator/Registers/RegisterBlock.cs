@@ -22,8 +22,9 @@ namespace P2pEmu.Emulator.Registers;
 /// </para>
 /// <para>
 /// Threading: define every register before the block is reachable by the guest. Guest accesses
-/// (<see cref="Read"/>/<see cref="Write"/>) must be serialized by the caller, i.e. the fabric delivers one
-/// function's MMIO on one thread at a time; callbacks run on the accessing thread. Device code may read
+/// (<see cref="Read"/>/<see cref="Write"/>) to one register must be serialized by the caller (a device model
+/// serializes its BAR's accesses with its own processing as it needs; accesses to different registers may run at
+/// once, since each register keeps its own state); callbacks run on the accessing thread. Device code may read
 /// register values from another thread (see <see cref="Register.Value"/>).
 /// </para>
 /// </remarks>
