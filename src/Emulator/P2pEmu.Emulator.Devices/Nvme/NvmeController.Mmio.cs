@@ -45,9 +45,18 @@ public sealed partial class NvmeController
 
     private void KickEngine()
     {
-        if (Volatile.Read(ref _stopped) == 0)
+        if (Volatile.Read(ref _stopped) != 0)
+        {
+            return;
+        }
+
+        try
         {
             _engine?.Kick();
+        }
+        catch (System.ObjectDisposedException) when (Volatile.Read(ref _stopped) != 0)
+        {
+            // Stopped between the check and the kick: the doorbell is ignored, as after Stop.
         }
     }
 
