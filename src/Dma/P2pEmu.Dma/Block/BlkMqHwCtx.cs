@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Threading;
 
 namespace P2pEmu.Dma.Block;
@@ -6,10 +7,16 @@ namespace P2pEmu.Dma.Block;
 /// Linux <c>struct blk_mq_hw_ctx</c> with its <c>blk_mq_tags</c>: one hardware queue of a tag set, the requests in
 /// flight on it by tag, and the driver's queue (<see cref="DriverData"/>, e.g. the NVMe SQ/CQ pair).
 /// </summary>
-/// <remarks>Thread safety: tags are taken and released under one lock; <see cref="TagToRq"/> reads without it.</remarks>
+/// <remarks>
+/// Tags are handed out lowest first, from a bitmap (Linux's <c>sbitmap</c>, without its per-CPU hints). Each tag has a
+/// static request (<c>static_rqs</c>), made on the tag's first use, that carries bios.
+/// Thread safety: tags are taken and released under one lock; <see cref="TagToRq"/> reads without it.
+/// </remarks>
 public sealed class BlkMqHwCtx
 {
     private readonly Request?[] _tags;
+    private readonly Request?[] _staticRqs;
+    private readonly ulong[] _busy;
     private readonly Lock _lock = new();
     private long _dispatched;
 
@@ -17,6 +24,8 @@ public sealed class BlkMqHwCtx
     {
         Index = index;
         _tags = new Request?[queueDepth];
+        _staticRqs = new Request?[queueDepth];
+        _busy = new ulong[(queueDepth + 63) / 64];
     }
 
     /// <summary><c>queue_num</c>: 0-based.</summary>
@@ -54,32 +63,73 @@ public sealed class BlkMqHwCtx
 
     public override string ToString() => $"hctx{Index} ({InFlight}/{QueueDepth} in flight)";
 
+    /// <summary>Takes the lowest free tag for <paramref name="request"/>; -1 when every tag is in use.</summary>
     internal int TryGetTag(Request request)
     {
         lock (_lock)
         {
-            for (int tag = 0; tag < _tags.Length; tag++)
+            int tag = TakeLowestFree();
+            if (tag >= 0)
             {
-                if (_tags[tag] is null)
-                {
-                    Volatile.Write(ref _tags[tag], request);
-                    return tag;
-                }
+                Volatile.Write(ref _tags[tag], request);
             }
-        }
 
-        return -1;
+            return tag;
+        }
+    }
+
+    /// <summary><c>blk_mq_get_tag</c> + <c>static_rqs[tag]</c>: the lowest free tag's static request, now in use; null when every tag is.</summary>
+    internal Request? TryGetStaticRequest(RequestQueue queue)
+    {
+        lock (_lock)
+        {
+            int tag = TakeLowestFree();
+            if (tag < 0)
+            {
+                return null;
+            }
+
+            Request request = _staticRqs[tag] ??= new Request(this, tag, queue);
+            Volatile.Write(ref _tags[tag], request);
+            return request;
+        }
     }
 
     internal void PutTag(Request request)
     {
         lock (_lock)
         {
-            if (request.Tag >= 0 && ReferenceEquals(_tags[request.Tag], request))
+            int tag = request.Tag;
+            if (tag >= 0 && ReferenceEquals(_tags[tag], request))
             {
-                Volatile.Write(ref _tags[request.Tag], null);
+                Volatile.Write(ref _tags[tag], null);
+                _busy[tag >> 6] &= ~(1UL << (tag & 63));
             }
         }
+    }
+
+    /// <summary>Marks the lowest free tag busy and returns it, or -1. The caller holds the lock.</summary>
+    private int TakeLowestFree()
+    {
+        for (int word = 0; word < _busy.Length; word++)
+        {
+            ulong free = ~_busy[word];
+            if (free == 0)
+            {
+                continue;
+            }
+
+            int tag = (word << 6) + BitOperations.TrailingZeroCount(free);
+            if (tag >= _tags.Length)
+            {
+                return -1;
+            }
+
+            _busy[word] |= 1UL << (tag & 63);
+            return tag;
+        }
+
+        return -1;
     }
 
     internal void CountDispatch() => Interlocked.Increment(ref _dispatched);

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using P2pEmu.Dma.Block;
 
@@ -40,8 +39,6 @@ public sealed partial class NvmeDev
         ulong prp1 = iter.Addr.Value;
         ulong prp2 = 0;
         BlkStatus status = BlkStatus.Ok;
-        var lists = new List<(NvmeDmaPool.Block Block, ulong[] Entries)>();
-        int used = 0;
 
         ulong take = Math.Min(length, CtrlPageSize - (iter.Addr.Value & PageMask));
         Consume(iod, iter, take);
@@ -57,43 +54,8 @@ public sealed partial class NvmeDev
             else if (_prpPool!.Alloc() is NvmeDmaPool.Block first)
             {
                 iod.Descriptors.Add(first);
-                lists.Add((first, new ulong[PrpsPerPage]));
                 prp2 = first.Dma.Value;
-                while (length != 0)
-                {
-                    if (used == PrpsPerPage)
-                    {
-                        // A full list: its last slot points to a new list, which takes over that slot's entry.
-                        if (_prpPool.Alloc() is not NvmeDmaPool.Block next)
-                        {
-                            status = BlkStatus.Resource;
-                            break;
-                        }
-
-                        iod.Descriptors.Add(next);
-                        ulong[] previous = lists[^1].Entries;
-                        var entries = new ulong[PrpsPerPage];
-                        entries[0] = previous[PrpsPerPage - 1];
-                        previous[PrpsPerPage - 1] = next.Dma.Value;
-                        lists.Add((next, entries));
-                        used = 1;
-                    }
-
-                    take = Math.Min(length, CtrlPageSize);
-                    if (iter.Len < take || (iter.Addr.Value & PageMask) != 0)
-                    {
-                        status = BlkStatus.IoErr; // "Incorrectly formed request": a segment PRPs cannot describe
-                        break;
-                    }
-
-                    lists[^1].Entries[used++] = iter.Addr.Value;
-                    Consume(iod, iter, take);
-                    length -= take;
-                    if (length != 0 && iter.Len == 0 && !Next(request, iod, iter, ref status))
-                    {
-                        break;
-                    }
-                }
+                status = FillPrpLists(request, iod, iter, first, ref length);
             }
             else
             {
@@ -106,11 +68,6 @@ public sealed partial class NvmeDev
             status = BlkStatus.IoErr;
         }
 
-        for (int i = 0; i < lists.Count; i++)
-        {
-            _cpu.Write(lists[i].Block.Cpu.Value, MemoryMarshal.AsBytes(lists[i].Entries.AsSpan(0, i == lists.Count - 1 ? used : PrpsPerPage)));
-        }
-
         command.Prp1 = prp1;
         command.Prp2 = prp2;
         if (status != BlkStatus.Ok)
@@ -118,6 +75,55 @@ public sealed partial class NvmeDev
             UnmapData(request, iod);
         }
 
+        return status;
+    }
+
+    /// <summary>
+    /// Writes the page addresses of the remaining <paramref name="length"/> bytes into PRP list pages, starting with
+    /// <paramref name="list"/>: a full page's last slot points to the next page, which takes over that slot's entry.
+    /// Each page is built in the iod's scratch entries and copied out once, when it is full or the data ends.
+    /// </summary>
+    private BlkStatus FillPrpLists(Request request, NvmeIod iod, BlkDmaIter iter, NvmeDmaPool.Block list, ref ulong length)
+    {
+        ulong[] entries = iod.PrpEntries;
+        int used = 0;
+        BlkStatus status = BlkStatus.Ok;
+        while (length != 0)
+        {
+            if (used == PrpsPerPage)
+            {
+                if (_prpPool!.Alloc() is not NvmeDmaPool.Block next)
+                {
+                    status = BlkStatus.Resource;
+                    break;
+                }
+
+                iod.Descriptors.Add(next);
+                ulong moved = entries[PrpsPerPage - 1];
+                entries[PrpsPerPage - 1] = next.Dma.Value;
+                _cpu.Write(list.Cpu.Value, MemoryMarshal.AsBytes(entries.AsSpan()));
+                list = next;
+                entries[0] = moved;
+                used = 1;
+            }
+
+            ulong take = Math.Min(length, CtrlPageSize);
+            if (iter.Len < take || (iter.Addr.Value & PageMask) != 0)
+            {
+                status = BlkStatus.IoErr; // "Incorrectly formed request": a segment PRPs cannot describe
+                break;
+            }
+
+            entries[used++] = iter.Addr.Value;
+            Consume(iod, iter, take);
+            length -= take;
+            if (length != 0 && iter.Len == 0 && !Next(request, iod, iter, ref status))
+            {
+                break;
+            }
+        }
+
+        _cpu.Write(list.Cpu.Value, MemoryMarshal.AsBytes(entries.AsSpan(0, used)));
         return status;
     }
 
