@@ -1,6 +1,9 @@
 using System;
 using System.Runtime.InteropServices;
+using System.Threading;
 using P2pEmu.Dma.Block;
+using P2pEmu.Dma.Mapping;
+using P2pEmu.Emulator.Addressing;
 
 namespace P2pEmu.Drivers.Nvme;
 
@@ -13,9 +16,68 @@ public sealed partial class NvmeDev
     private const ulong PageMask = CtrlPageSize - 1;
     private const int PrpsPerPage = CtrlPageSize / sizeof(ulong);
 
-    /// <summary><c>nvme_map_data</c>: SGLs when <see cref="UseSgls"/> says so, else PRPs.</summary>
-    private BlkStatus MapData(NvmeQueue queue, Request request, NvmeIod iod, ref NvmeCommand command) =>
-        UseSgls(queue, request, iod) ? SetupSgls(request, iod, ref command) : SetupPrps(request, iod, ref command);
+    /// <summary>
+    /// <c>nvme_map_data</c>: a request of one segment first tries <see cref="SetupDataSimple"/>; otherwise (or when that
+    /// declines) SGLs when <see cref="UseSgls"/> says so, else PRPs, through the block layer's DMA iterator.
+    /// </summary>
+    private BlkStatus MapData(NvmeQueue queue, Request request, NvmeIod iod, ref NvmeCommand command)
+    {
+        bool sgl = UseSgls(queue, request, iod);
+        if (request.NrPhysSegments == 1)
+        {
+            BlkStatus simple = SetupDataSimple(request, iod, sgl, ref command);
+            if (simple != BlkStatus.Again)
+            {
+                return simple;
+            }
+        }
+
+        return sgl ? SetupSgls(request, iod, ref command) : SetupPrps(request, iod, ref command);
+    }
+
+    /// <summary>
+    /// <c>nvme_pci_setup_data_simple</c>: one segment of host memory is mapped with <c>dma_map_phys</c> (Linux:
+    /// <c>dma_map_bvec</c>) directly, without the DMA iterator's IOVA window or a list page, and described by PRP1 (and
+    /// PRP2 when it crosses into a second page) or by SGL1 as one Data Block. P2P data, and data that needs more than two
+    /// PRP entries when PRPs are the choice, are declined (Again) for the iterator. Deviation: the PRP/SGL choice is
+    /// <see cref="UseSgls"/>'s, as on the iterator path (Linux's simple path takes an SGL for a segment that does not
+    /// fit two PRPs whatever <c>sgl_threshold</c> says), so the command is the same either way.
+    /// </summary>
+    /// <returns>Ok; Resource when the mapping failed; Again when the request is not simple.</returns>
+    private BlkStatus SetupDataSimple(Request request, NvmeIod iod, bool sgl, ref NvmeCommand command)
+    {
+        BioVec bv = request.Segments[0];
+        ulong prp1Offset = bv.Phys & PageMask;
+        bool prpPossible = prp1Offset + bv.Length <= 2 * CtrlPageSize;
+        if ((request.Flags & ReqFlags.P2pdma) != 0 || (!sgl && !prpPossible))
+        {
+            return BlkStatus.Again;
+        }
+
+        DmaAddress address = _dma.DmaMapPhys(DmaDev, new PhysAddress(bv.Phys), bv.Length, request.DmaDirection, BlkMqDma.Attrs(request));
+        if (DmaApi.IsMappingError(address))
+        {
+            return BlkStatus.Resource;
+        }
+
+        iod.Mapped = true;
+        iod.DmaVecs.Add((address, bv.Length));
+        iod.TotalLen = bv.Length;
+        if (sgl)
+        {
+            command.Flags = (byte)((command.Flags & 0x3F) | CmdSglMetabuf);
+            SetSgl1(ref command, address.Value, bv.Length, SglFmtDataDesc);
+            Interlocked.Increment(ref _sglCommands);
+        }
+        else
+        {
+            ulong firstPrpBytes = CtrlPageSize - prp1Offset;
+            command.Prp1 = address.Value;
+            command.Prp2 = bv.Length > firstPrpBytes ? address.Value + firstPrpBytes : 0;
+        }
+
+        return BlkStatus.Ok;
+    }
 
     /// <summary>
     /// <c>nvme_pci_setup_prps</c>: maps the request's data and fills PRP1/PRP2. PRP1 points at the first byte (the only entry that may have an
@@ -138,7 +200,7 @@ public sealed partial class NvmeDev
             ulong mapped = iod.DmaState.UsesIova ? iod.DmaState.LinkedBytes : iod.TotalLen;
             if (!BlkMqDma.BlkRqDmaUnmap(_dma, request, DmaDev, iod.DmaState, mapped))
             {
-                foreach ((Emulator.Addressing.DmaAddress address, ulong bytes) in iod.DmaVecs)
+                foreach ((DmaAddress address, ulong bytes) in iod.DmaVecs)
                 {
                     _dma.DmaUnmapPhys(DmaDev, address, bytes, request.DmaDirection, BlkMqDma.Attrs(request));
                 }
@@ -180,7 +242,7 @@ public sealed partial class NvmeDev
     private static void Consume(NvmeIod iod, BlkDmaIter iter, ulong bytes)
     {
         iod.TotalLen += bytes;
-        iter.Addr = new Emulator.Addressing.DmaAddress(iter.Addr.Value + bytes);
+        iter.Addr = new DmaAddress(iter.Addr.Value + bytes);
         iter.Len -= bytes;
     }
 }

@@ -74,6 +74,7 @@ public sealed partial class NvmeController
 
         bool interruptsEnabled = (command.Cdw11 & 2) != 0; // IEN
         _completionQueues[qid] = new NvmeQueue((ushort)qid, new DmaAddress(command.Prp1), sizeZeroBased + 1, 0, interruptsEnabled, vector);
+        _queueIdLimit = Math.Max(_queueIdLimit, qid + 1);
         return NvmeStatus.Success;
     }
 
@@ -108,6 +109,7 @@ public sealed partial class NvmeController
         }
 
         _submissionQueues[qid] = new NvmeQueue((ushort)qid, new DmaAddress(command.Prp1), sizeZeroBased + 1, (ushort)cqid);
+        _queueIdLimit = Math.Max(_queueIdLimit, qid + 1);
         return NvmeStatus.Success;
     }
 

@@ -10,6 +10,9 @@ public sealed partial class NvmeController
     /// <summary>Set while <see cref="RunQueues"/> runs (MMIO thread only).</summary>
     private bool _running;
 
+    /// <summary>One past the highest queue identifier created since the last reset: the queue scans stop there.</summary>
+    private int _queueIdLimit = 1;
+
     private void OnDoorbellWrite(int index, uint old, uint now)
     {
         if (!_rdy.IsSet || _cfs.IsSet)
@@ -63,7 +66,7 @@ public sealed partial class NvmeController
             while (progress && _rdy.IsSet && !_cfs.IsSet)
             {
                 progress = false;
-                for (int qid = 0; qid <= MaxIoQueues; qid++)
+                for (int qid = 0; qid < _queueIdLimit; qid++)
                 {
                     NvmeQueue? sq = _submissionQueues[qid];
                     if (sq is not null && sq.Head != sq.Tail && ProcessSubmissionQueue(sq))
@@ -87,8 +90,9 @@ public sealed partial class NvmeController
     private bool InterruptCompletionQueues()
     {
         bool sent = false;
-        foreach (NvmeQueue? cq in _completionQueues)
+        for (int qid = 0; qid < _queueIdLimit; qid++)
         {
+            NvmeQueue? cq = _completionQueues[qid];
             if (cq is null || !cq.InterruptDue)
             {
                 continue;
