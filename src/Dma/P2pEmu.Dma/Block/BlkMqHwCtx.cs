@@ -20,8 +20,9 @@ public sealed class BlkMqHwCtx
     private readonly ulong[] _busy;
     private long _dispatched;
 
-    internal BlkMqHwCtx(int index, int queueDepth)
+    internal BlkMqHwCtx(BlkMqTagSet tagSet, int index, int queueDepth)
     {
+        TagSet = tagSet;
         Index = index;
         _tags = new Request?[queueDepth];
         _staticRqs = new Request?[queueDepth];
@@ -32,6 +33,9 @@ public sealed class BlkMqHwCtx
             _busy[^1] = ~0UL << (64 - spare); // bits past the last tag are never free
         }
     }
+
+    /// <summary>The tag set it belongs to.</summary>
+    public BlkMqTagSet TagSet { get; }
 
     /// <summary><c>queue_num</c>: 0-based.</summary>
     public int Index { get; }

@@ -36,7 +36,7 @@ public sealed class BlkMqTagSet
         _hctxs = new BlkMqHwCtx[nrHwQueues];
         for (int i = 0; i < nrHwQueues; i++)
         {
-            _hctxs[i] = new BlkMqHwCtx(i, queueDepth);
+            _hctxs[i] = new BlkMqHwCtx(this, i, queueDepth);
         }
     }
 

@@ -159,6 +159,7 @@ public sealed class RequestQueue
     public BlkStatus BioWait(Bio bio)
     {
         ArgumentNullException.ThrowIfNull(bio);
+        BlkPlug.Current?.Flush(); // a waiter flushes its plug, as Linux does before it sleeps
         var spinner = default(SpinWait);
         for (int i = 0; i < TagSet.TimeoutPolls && !bio.IsDone; i++)
         {
@@ -360,6 +361,12 @@ public sealed class RequestQueue
     {
         BlkMqHwCtx hctx = TagSet.MapQueue();
         Request? request = hctx.TryGetStaticRequest(this);
+        if (request is null)
+        {
+            BlkPlug.Current?.Flush(); // about to wait for a tag: what the plug holds must be able to complete
+            request = hctx.TryGetStaticRequest(this);
+        }
+
         for (int i = 0; request is null && i < TagSet.TimeoutPolls; i++)
         {
             TagSet.Ops.Poll(hctx);
@@ -379,7 +386,14 @@ public sealed class RequestQueue
         }
 
         bio.Cookie = hctx;
-        Issue(hctx, request);
+        if (BlkPlug.Current is BlkPlug plug)
+        {
+            plug.Add(request);
+            return;
+        }
+
+        bool uncommitted = false;
+        Issue(hctx, request, last: true, ref uncommitted);
     }
 
     /// <summary>Gives the request a tag on the next hardware queue and passes it to the driver.</summary>
@@ -401,28 +415,43 @@ public sealed class RequestQueue
         }
 
         request.Tag = tag;
-        Issue(hctx, request);
+        bool uncommitted = false;
+        Issue(hctx, request, last: true, ref uncommitted);
     }
 
-    /// <summary><c>blk_mq_dispatch_rq_list</c> for one request: hands it to the driver, retrying a refusal for resources after a poll.</summary>
-    private void Issue(BlkMqHwCtx hctx, Request request)
+    /// <summary>
+    /// <c>blk_mq_dispatch_rq_list</c> for one request: hands it to the driver, retrying a refusal for resources after a
+    /// poll, and ending it with any other refusal. <paramref name="uncommitted"/> tracks requests of the same batch the
+    /// driver took with <c>last</c> false: a refusal commits them first (<see cref="IBlkMqOps.CommitRqs"/>), so they can
+    /// complete.
+    /// </summary>
+    /// <returns>True when the driver took the request.</returns>
+    internal static bool Issue(BlkMqHwCtx hctx, Request request, bool last, ref bool uncommitted)
     {
+        IBlkMqOps ops = hctx.TagSet.Ops;
         for (int attempt = 0; ; attempt++)
         {
             hctx.CountDispatch();
-            BlkStatus status = TagSet.Ops.QueueRq(hctx, request, last: true);
+            BlkStatus status = ops.QueueRq(hctx, request, last);
             if (status == BlkStatus.Ok)
             {
-                return;
+                uncommitted = !last;
+                return true;
+            }
+
+            if (uncommitted)
+            {
+                ops.CommitRqs(hctx);
+                uncommitted = false;
             }
 
             if (status is not (BlkStatus.Resource or BlkStatus.DevResource) || attempt == ResourceRetries)
             {
                 BlkMqEndRequest(request, status);
-                return;
+                return false;
             }
 
-            TagSet.Ops.Poll(hctx);
+            ops.Poll(hctx);
         }
     }
 

@@ -23,6 +23,7 @@ public sealed class NvmeQueue
     private readonly byte[] _genctr;
     private int _enabled;
     private ushort _sqTail;
+    private ushort _lastSqTail;
     private ushort _cqHead;
     private bool _cqPhase = true;
     private long _completions;
@@ -94,10 +95,17 @@ public sealed class NvmeQueue
     internal byte Genctr(int tag) => _genctr[tag];
 
     /// <summary>
-    /// <c>nvme_sq_copy_cmd</c> + <c>nvme_write_sq_db</c>: stores the entry at the tail (a CMB SQ is written with
-    /// <c>memcpy_toio</c>) and rings the tail doorbell. The caller holds <see cref="SqLock"/>.
+    /// <c>nvme_sq_copy_cmd</c> + <c>nvme_write_sq_db(nvmeq, true)</c>: stores the entry at the tail and rings the tail
+    /// doorbell. The caller holds <see cref="SqLock"/>.
     /// </summary>
-    internal void CopyCmdAndRing(in NvmeCommand command)
+    internal void CopyCmdAndRing(in NvmeCommand command) => CopyCmd(in command, ring: true);
+
+    /// <summary>
+    /// <c>nvme_sq_copy_cmd</c> + <c>nvme_write_sq_db(nvmeq, ring)</c>: stores the entry at the tail (a CMB SQ is written
+    /// with <c>memcpy_toio</c>); rings the tail doorbell when <paramref name="ring"/>, or when one more unannounced entry
+    /// would run the tail into the last one rung. The caller holds <see cref="SqLock"/>.
+    /// </summary>
+    internal void CopyCmd(in NvmeCommand command, bool ring)
     {
         _cpu.WriteStruct(SqCpuAddress + ((ulong)_sqTail * NvmeCommand.SizeBytes), in command);
         if (++_sqTail == Depth)
@@ -105,7 +113,31 @@ public sealed class NvmeQueue
             _sqTail = 0;
         }
 
+        if (!ring)
+        {
+            int next = _sqTail + 1 == Depth ? 0 : _sqTail + 1;
+            if (next != _lastSqTail)
+            {
+                return;
+            }
+        }
+
+        RingSq();
+    }
+
+    /// <summary><c>nvme_commit_rqs</c>' doorbell: rings for entries stored but not announced yet. The caller holds <see cref="SqLock"/>.</summary>
+    internal void CommitSq()
+    {
+        if (_sqTail != _lastSqTail)
+        {
+            RingSq();
+        }
+    }
+
+    private void RingSq()
+    {
         _cpu.Writel(SqDoorbell, _sqTail);
+        _lastSqTail = _sqTail;
     }
 
     /// <summary>
