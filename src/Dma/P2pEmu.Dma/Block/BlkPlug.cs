@@ -103,13 +103,10 @@ public sealed class BlkPlug
                 continue; // went out with an earlier queue's requests
             }
 
-            int lastIndex = i;
-            for (int j = i + 1; j < batch.Count; j++)
+            int lastIndex = batch.Count - 1;
+            while (!ReferenceEquals(batch[lastIndex]?.Hctx, hctx))
             {
-                if (ReferenceEquals(batch[j]?.Hctx, hctx))
-                {
-                    lastIndex = j;
-                }
+                lastIndex--;
             }
 
             bool uncommitted = false;

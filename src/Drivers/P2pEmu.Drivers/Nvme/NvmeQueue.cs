@@ -162,12 +162,12 @@ public sealed class NvmeQueue
             }
 
             found++;
-            Interlocked.Increment(ref _completions);
             handle(this, cqe);
         }
 
         if (found != 0)
         {
+            Interlocked.Add(ref _completions, found);
             _cpu.Writel(CqDoorbell, _cqHead);
         }
 
