@@ -60,8 +60,28 @@ public sealed class DmaPort
                 return Fail(done, to, destination);
             }
 
+            if (!TryBeginAccess(from))
+            {
+                continue;
+            }
+
+            if (!TryBeginAccess(to))
+            {
+                from.TargetBar?.EndAccess();
+                continue;
+            }
+
             ulong n = Math.Min(Math.Min(length - done, MaxChunkBytes), Math.Min(from.ContiguousBytes, to.ContiguousBytes));
-            Move(from, to, n);
+            try
+            {
+                Move(from, to, n);
+            }
+            finally
+            {
+                from.TargetBar?.EndAccess();
+                to.TargetBar?.EndAccess();
+            }
+
             done += n;
         }
 
@@ -132,27 +152,39 @@ public sealed class DmaPort
                 return Fail(done, route, start);
             }
 
+            if (!TryBeginAccess(route))
+            {
+                continue;
+            }
+
             int n = (int)Math.Min(Math.Min(length - done, route.ContiguousBytes), MaxChunkBytes);
             int at = (int)done;
-            if (route.TargetMemory is BarRegion memory)
+            try
             {
-                Span<byte> target = memory.GetSpan(route.TargetOffset, n);
-                if (reading)
+                if (route.TargetMemory is BarRegion memory)
                 {
-                    target.CopyTo(readInto.Slice(at, n));
+                    Span<byte> target = memory.GetSpan(route.TargetOffset, n);
+                    if (reading)
+                    {
+                        target.CopyTo(readInto.Slice(at, n));
+                    }
+                    else
+                    {
+                        writeFrom.Slice(at, n).CopyTo(target);
+                    }
+                }
+                else if (reading)
+                {
+                    ReadMmio(route.TargetBar!, route.TargetOffset, readInto.Slice(at, n));
                 }
                 else
                 {
-                    writeFrom.Slice(at, n).CopyTo(target);
+                    WriteMmio(route.TargetBar!, route.TargetOffset, writeFrom.Slice(at, n));
                 }
             }
-            else if (reading)
+            finally
             {
-                ReadMmio(route.TargetBar!, route.TargetOffset, readInto.Slice(at, n));
-            }
-            else
-            {
-                WriteMmio(route.TargetBar!, route.TargetOffset, writeFrom.Slice(at, n));
+                route.TargetBar?.EndAccess();
             }
 
             Count(reading ? route.Path : RoutePath.None, reading ? RoutePath.None : route.Path, (ulong)n, route.TargetMemory is not null);
@@ -237,8 +269,16 @@ public sealed class DmaPort
         }
     }
 
+    /// <summary>
+    /// Claims the BAR a delivered route reached (see <see cref="PciBar.TryBeginAccess"/>); false when the BAR stopped
+    /// decoding since the route was computed, so the caller routes the transaction again.
+    /// </summary>
+    private static bool TryBeginAccess(in RouteResult route) =>
+        route.TargetBar is not PciBar bar || bar.TryBeginAccess(route.TargetAddress.Value);
+
     private DmaResult Fail(ulong done, in RouteResult failure, DmaAddress start)
     {
+        _fabric.CountFailure(failure.Status);
         FabricEventSource log = FabricEventSource.Log;
         if (log.IsEnabled(System.Diagnostics.Tracing.EventLevel.Warning, FabricEventSource.Keywords.Faults))
         {
