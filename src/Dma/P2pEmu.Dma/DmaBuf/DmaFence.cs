@@ -14,6 +14,7 @@ public sealed class DmaFence
 
     private readonly object _gate = new();
     private bool _signaled;
+    private int _waiters;
 
     public DmaFence(string? name = null)
     {
@@ -28,6 +29,9 @@ public sealed class DmaFence
 
     /// <summary><c>dma_fence_is_signaled</c>.</summary>
     public bool IsSignaled => Volatile.Read(ref _signaled);
+
+    /// <summary>Threads blocked in <see cref="Wait"/> (diagnostics: shows that someone waits for the work).</summary>
+    public int Waiters => Volatile.Read(ref _waiters);
 
     /// <summary><c>dma_fence_signal</c>: completes the fence and wakes its waiters.</summary>
     /// <returns>False when the fence was already signaled.</returns>
@@ -61,7 +65,15 @@ public sealed class DmaFence
                     return false;
                 }
 
-                Monitor.Wait(_gate, left);
+                _waiters++;
+                try
+                {
+                    Monitor.Wait(_gate, left);
+                }
+                finally
+                {
+                    _waiters--;
+                }
             }
 
             return true;

@@ -47,6 +47,7 @@ public sealed class VfioPciDmaBuf
     private readonly PhysVec[] _physVec;
     private volatile bool _revoked;
     private int _maps;
+    private int _unmapWaiters;
     private VfioPciCoreDevice? _vdev;
 
     internal VfioPciDmaBuf(VfioPciCoreDevice vdev, int bar, ulong size, PhysVec[] physVec, P2pProvider provider)
@@ -86,6 +87,9 @@ public sealed class VfioPciDmaBuf
     /// <summary>revoke-2026: tables mapped through the exporter and not yet unmapped (the kref beyond its base).</summary>
     public int OutstandingMaps => Volatile.Read(ref _maps);
 
+    /// <summary>revoke-2026: a revoke is waiting for the outstanding maps to be unmapped.</summary>
+    public bool IsWaitingForUnmaps => Volatile.Read(ref _unmapWaiters) != 0;
+
     /// <summary>The exporter ops for <paramref name="profile"/>.</summary>
     internal static DmaBufOps Ops(KernelProfile profile) => profile == KernelProfile.Linux619 ? s_ops619 : s_ops2026;
 
@@ -97,16 +101,24 @@ public sealed class VfioPciDmaBuf
         long start = Stopwatch.GetTimestamp();
         lock (_mapsGate)
         {
-            while (_maps != 0)
+            _unmapWaiters++;
+            try
             {
-                TimeSpan left = timeout - Stopwatch.GetElapsedTime(start);
-                if (left <= TimeSpan.Zero || !Monitor.Wait(_mapsGate, left))
+                while (_maps != 0)
                 {
-                    return _maps == 0;
+                    TimeSpan left = timeout - Stopwatch.GetElapsedTime(start);
+                    if (left <= TimeSpan.Zero || !Monitor.Wait(_mapsGate, left))
+                    {
+                        return _maps == 0;
+                    }
                 }
-            }
 
-            return true;
+                return true;
+            }
+            finally
+            {
+                _unmapWaiters--;
+            }
         }
     }
 
