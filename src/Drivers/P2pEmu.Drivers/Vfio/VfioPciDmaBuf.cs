@@ -123,7 +123,8 @@ public sealed class VfioPciDmaBuf
     }
 
     /// <summary>The CPU physical address of byte <paramref name="offset"/> of the buffer (ranges in order).</summary>
-    internal ulong PhysAt(ulong offset)
+    /// <exception cref="ArgumentOutOfRangeException">The offset is not inside the buffer.</exception>
+    public ulong PhysAt(ulong offset)
     {
         foreach (PhysVec vec in _physVec)
         {
