@@ -12,8 +12,10 @@ namespace P2pEmu.Dma.DmaBuf;
 public sealed class DmaBuf
 {
     private readonly Lock _lock = new();
-    private readonly List<DmaBufAttachment> _attachments = new();
     private readonly List<DmaBufCpuMapping> _cpuMappings = new();
+
+    // Copy on write: readers (the notify loop) take the current array without a lock or a copy.
+    private DmaBufAttachment[] _attachments = System.Array.Empty<DmaBufAttachment>();
     private int _released;
 
     internal DmaBuf(DmaBufHost host, DmaBufExportInfo info, DmaBufOps ops, DmaResv resv)
@@ -52,17 +54,8 @@ public sealed class DmaBuf
     /// <summary>True once the last reference went away and the exporter's release ran.</summary>
     public bool IsReleased => Volatile.Read(ref _released) != 0;
 
-    /// <summary>The attachments (a snapshot; Linux guards the list with the reservation lock).</summary>
-    public IReadOnlyList<DmaBufAttachment> Attachments
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _attachments.ToArray();
-            }
-        }
-    }
+    /// <summary>The attachments, newest first (a snapshot; Linux guards the list with the reservation lock).</summary>
+    public IReadOnlyList<DmaBufAttachment> Attachments => System.Array.AsReadOnly(Volatile.Read(ref _attachments));
 
     /// <summary>Device mappings made through <c>dma_buf_map_attachment</c> and not yet unmapped, over all attachments.</summary>
     public int MappedTables
@@ -70,7 +63,7 @@ public sealed class DmaBuf
         get
         {
             int mapped = 0;
-            foreach (DmaBufAttachment attachment in Attachments)
+            foreach (DmaBufAttachment attachment in Volatile.Read(ref _attachments))
             {
                 mapped += attachment.MappedTables;
             }
@@ -93,11 +86,18 @@ public sealed class DmaBuf
 
     public override string ToString() => $"dma-buf {ExpName} ({Size} bytes)";
 
+    /// <summary>The attachments as an array, for loops that must not allocate.</summary>
+    internal DmaBufAttachment[] AttachmentArray => Volatile.Read(ref _attachments);
+
     internal void AddAttachment(DmaBufAttachment attachment)
     {
         lock (_lock)
         {
-            _attachments.Insert(0, attachment);
+            DmaBufAttachment[] current = _attachments;
+            var next = new DmaBufAttachment[current.Length + 1];
+            next[0] = attachment;
+            current.CopyTo(next, 1);
+            Volatile.Write(ref _attachments, next);
         }
     }
 
@@ -105,7 +105,17 @@ public sealed class DmaBuf
     {
         lock (_lock)
         {
-            _attachments.Remove(attachment);
+            DmaBufAttachment[] current = _attachments;
+            int at = System.Array.IndexOf(current, attachment);
+            if (at < 0)
+            {
+                return;
+            }
+
+            var next = new DmaBufAttachment[current.Length - 1];
+            System.Array.Copy(current, 0, next, 0, at);
+            System.Array.Copy(current, at + 1, next, at, current.Length - at - 1);
+            Volatile.Write(ref _attachments, next);
         }
     }
 

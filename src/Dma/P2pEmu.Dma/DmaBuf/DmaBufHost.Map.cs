@@ -187,7 +187,7 @@ public sealed partial class DmaBufHost
             return error;
         }
 
-        foreach (DmaBufAttachment attach in dmabuf.Attachments)
+        foreach (DmaBufAttachment attach in dmabuf.AttachmentArray)
         {
             attach.ImporterOps?.InvalidateMappings?.Invoke(attach);
         }
