@@ -70,6 +70,29 @@ public sealed class VfioDmaBufOpsTests
         Assert.False(dmabuf.IsDynamic);
     }
 
+    [Fact]
+    public void Revoke2026_PinnedRevocableImporter_IsInvalidated_AndItsMapIsRefusedUntilUnrevoked()
+    {
+        using var m = new VfioMachine(KernelProfile.Revoke2026);
+        DmaBuffer dmabuf = m.Get(m.Export((0, Page)).Value);
+        var importer = new TestImporter(m.Host, dmabuf, m.Dev("near"), m.Machine.Fabric);
+        dmabuf.Resv.Lock();
+        Assert.Equal(Errno.None, m.Host.DmaBufPin(importer.Attachment));
+        dmabuf.Resv.Unlock();
+        Assert.Equal(Errno.None, importer.Map());
+
+        m.MemoryOff();
+
+        Assert.Equal(1, importer.Notifies);
+        Assert.Null(importer.Table);
+        Assert.Equal(Errno.ENODEV, importer.Map());
+        dmabuf.Resv.Lock();
+        Assert.Equal(Errno.None, m.Host.DmaBufUnpin(importer.Attachment));
+        dmabuf.Resv.Unlock();
+        Assert.Equal(Errno.None, importer.Detach());
+        Assert.Empty(m.Host.Violations);
+    }
+
     [Theory]
     [InlineData(KernelProfile.Linux619, "near", 2)]
     [InlineData(KernelProfile.Linux619, "thru", 1)]
