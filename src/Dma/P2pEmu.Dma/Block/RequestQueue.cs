@@ -16,7 +16,7 @@ namespace P2pEmu.Dma.Block;
 /// </summary>
 /// <remarks>
 /// Deviations: bios are never merged into one request (so <see cref="ReqFlags.NoMerge"/> is carried but changes
-/// nothing) and there is no I/O scheduler or plugging; a dispatch that gets
+/// nothing, and a <see cref="BlkPlug"/> only batches dispatch) and there is no I/O scheduler; a dispatch that gets
 /// <see cref="BlkStatus.Resource"/> is retried after a poll a bounded number of times, then ended with that status.
 /// </remarks>
 #pragma warning disable CA1711 // Linux's name.
