@@ -115,12 +115,12 @@ internal static class BenchTopologies
     public const ulong NvmeCmbBytes = 16 * MiB;
 
     /// <summary>
-    /// nvme: hb0 with a translating IOMMU and the allow-listed host device 8086:2020, rp0 → switch sw0 {dp0 → nvme0 (one
+    /// nvme: hb0 with an IOMMU in <paramref name="iommu"/> mode (translating by default) and the allow-listed host device 8086:2020, rp0 → switch sw0 {dp0 → nvme0 (one
     /// RAM-backed namespace of <see cref="NvmeNamespaceBytes"/>, no CMB), dp1 → nvme1 (a <see cref="NvmeCmbBytes"/>
     /// CMB and a 16 MiB namespace)}, 256 MiB of host RAM. No ACS on the switch ports, so nvme0 → nvme1's CMB is
     /// BUS_ADDR and turns around in sw0.
     /// </summary>
-    public static TopologyDescription NvmePair()
+    public static TopologyDescription NvmePair(IommuMode iommu = IommuMode.Translate)
     {
         DeviceDescription sw0 = new DeviceDescription("sw0", DeviceKind.Switch, Path("sw0"))
         {
@@ -133,7 +133,7 @@ internal static class BenchTopologies
         };
 
         DeviceDescription hostDevice = new("hostdev", DeviceKind.HostBridge, Path("hostdev")) { Slot = new PciSlot(0, 0), VendorId = 0x8086, DeviceId = 0x2020 };
-        HostBridgeDescription hb0 = HostBridge("hb0", hostDevice, RootPort("rp0", sw0)) with { Iommu = IommuMode.Translate };
+        HostBridgeDescription hb0 = HostBridge("hb0", hostDevice, RootPort("rp0", sw0)) with { Iommu = iommu };
         return Machine(Hb0RamBytes, hb0);
     }
 
