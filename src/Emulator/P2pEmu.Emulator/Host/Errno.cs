@@ -25,6 +25,7 @@ public enum Errno
     ENOSPC = 28,
     ERANGE = 34,
     EDEADLK = 35,
+    EOVERFLOW = 75,
     EOPNOTSUPP = 95,
     ETIMEDOUT = 110,
     EREMOTEIO = 121,
