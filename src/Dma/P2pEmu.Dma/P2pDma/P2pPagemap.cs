@@ -184,11 +184,16 @@ public sealed class P2pPagemap
     }
 
     /// <summary>Linux <c>pageunmap_range</c>, after the drain: the range's pages are gone.</summary>
+    /// <exception cref="InvalidOperationException">The map is not drained (a host-side bug).</exception>
     internal void MarkReleased()
     {
         lock (_gate)
         {
-            Debug.Assert(_dying && _references == 0, "released before the drain");
+            if (!_dying || _references != 0)
+            {
+                throw new InvalidOperationException($"{this}: released before the drain.");
+            }
+
             _released = true;
         }
     }
