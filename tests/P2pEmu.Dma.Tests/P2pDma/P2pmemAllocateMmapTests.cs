@@ -215,6 +215,28 @@ public sealed class P2pmemAllocateMmapTests
     }
 
     [Fact]
+    public void ZoneDevicePagesHaveSamePgmap_TellsHostFromP2pAndOneProviderFromAnother()
+    {
+        using var m = new MmMachine();
+        Assert.Equal(Errno.None, m.Host.PciP2pdmaAddResource(m.Provider.B, 0, MmMachine.PoolBytes, 0));
+        MmStruct mm = m.NewMm();
+        ulong a1 = MmMachine.MapAllocate(mm, m.Allocate, 2 * Page);
+        ulong b1 = MmMachine.MapAllocate(mm, m.Host.GetP2pmemSysfs(m.Provider.B)!.Allocate, Page);
+        ulong h = MmMachine.MapAnon(mm, 2 * Page, extra: MapFlags.Populate);
+        Page pa = mm.FollowPte(a1)!;
+        Page pa2 = mm.FollowPte(a1 + Page)!;
+        Page pb = mm.FollowPte(b1)!;
+        Page ph = mm.FollowPte(h)!;
+        Page ph2 = mm.FollowPte(h + Page)!;
+
+        Assert.True(P2pEmu.Dma.Mm.Page.ZoneDevicePagesHaveSamePgmap(pa, pa2));
+        Assert.True(P2pEmu.Dma.Mm.Page.ZoneDevicePagesHaveSamePgmap(ph, ph2));
+        Assert.False(P2pEmu.Dma.Mm.Page.ZoneDevicePagesHaveSamePgmap(pa, pb));
+        Assert.False(P2pEmu.Dma.Mm.Page.ZoneDevicePagesHaveSamePgmap(pa, ph));
+        Assert.False(P2pEmu.Dma.Mm.Page.ZoneDevicePagesHaveSamePgmap(ph, pb));
+    }
+
+    [Fact]
     public void PinUserPages_FollAnonOnAllocateMapping_IsEfault()
     {
         using var m = new MmMachine();

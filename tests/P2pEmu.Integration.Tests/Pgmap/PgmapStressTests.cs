@@ -22,7 +22,7 @@ namespace P2pEmu.Integration.Tests.Pgmap;
 public sealed class PgmapStressTests
 {
     private const int Workers = 2;
-    private const int RoundsPerSeed = 750;
+    private const int RoundsPerSeed = 600;
     private const int MaxPages = 8;
     private const ulong Page = PgmapRig.Page;
     private const ulong PoolBytes = 2 * PgmapRig.MiB;

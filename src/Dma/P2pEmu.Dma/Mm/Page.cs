@@ -73,6 +73,19 @@ public sealed class Page
     /// <summary>True once the last reference went and the page was given back.</summary>
     public bool IsFreed { get; private set; }
 
+    /// <summary>
+    /// Linux <c>zone_device_pages_have_same_pgmap</c>: whether two pages may share one bio segment list — both host
+    /// pages, or both ZONE_DEVICE pages of the same page map (the block layer's rule that one request never mixes
+    /// P2P and host pages, or two providers' pages; spec §3.4).
+    /// </summary>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    public static bool ZoneDevicePagesHaveSamePgmap(Page a, Page b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        return ReferenceEquals(a.Pgmap, b.Pgmap);
+    }
+
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"page {Phys}{(IsPciP2pdmaPage ? " (p2pdma)" : string.Empty)} ref {RefCount} pin {PinCount}");
 
