@@ -92,6 +92,7 @@ public sealed class RemoveProviderTests
         Assert.True(sysfs.Allocate.IsRemoved);
         Assert.Equal(Errno.ENOENT, sysfs.ReadAttribute("size").Error);
         Assert.Null(m.Host.PciAllocP2pmem(m.A, Page));
+        Assert.Equal(Errno.ENODEV, m.NewMm().Mmap(0, Page, Prot.Read | Prot.Write, MapFlags.Shared, sysfs.Allocate).Error);
         Assert.False(m.A.MemorySpaceEnabled);
         Assert.False(m.A.BusMasterEnabled);
         Assert.False(m.ABar0.Decoding);
@@ -250,6 +251,20 @@ public sealed class RemoveProviderTests
         MmStruct mm = m.NewMm();
         ulong a = MmMachine.MapAllocate(mm, m.Allocate, Page);
         Assert.Equal(rangeStart, mm.FollowPte(a)!.Phys.Value);
+    }
+
+    [Fact]
+    public void RemoveProvider_PoolWithoutRanges_RemovesTheWholeGroupWithItsAllocateFile()
+    {
+        using var m = new ProviderMachine();
+        Assert.Equal(Errno.EINVAL, m.Host.PciP2pdmaAddResource(m.A, 0, 3 * MiB, 0));
+        P2pmemSysfs sysfs = m.Host.GetP2pmemSysfs(m.A)!;
+
+        Assert.Equal(Errno.None, m.Host.RemoveProvider(m.A));
+
+        Assert.True(sysfs.IsRemoved);
+        Assert.True(sysfs.Allocate.IsRemoved);
+        Assert.Equal(Errno.ENOENT, sysfs.ReadAttribute("allocate").Error);
     }
 
     [Fact]

@@ -118,6 +118,8 @@ public sealed partial class P2pDmaHost
                 }
             }
 
+            // The group goes with its allocate file, also when no range was ever added.
+            p2pdma.Sysfs?.Allocate.Remove();
             lock (_lock)
             {
                 _p2pdma.TryRemove(pdev, out _);
