@@ -1,8 +1,12 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
+using P2pEmu.Dma.Block;
+using P2pEmu.Dma.DmaBuf;
 using P2pEmu.Dma.Mapping;
 using P2pEmu.Dma.P2pDma;
+using P2pEmu.Drivers.Nvme;
 using P2pEmu.Emulator.Devices.Nvme;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Host;
@@ -15,21 +19,28 @@ namespace P2pEmu.Machine;
 /// <summary>
 /// A running emulated machine built from a topology: the enumerated PCIe fabric with host RAM and every
 /// device (NVMe controllers behind their BAR0), an IOMMU on each host bridge whose mode is not off, and the host software (P2PDMA, the DMA
-/// API). The single composition root that the CLI, the tests and the benchmarks use.
+/// API, the NVMe driver with a disk per namespace, dma-buf). The single composition root that the CLI, the tests and the benchmarks use.
 /// </summary>
 public sealed class Machine : IDisposable
 {
     private readonly NvmeModels _nvme;
     private int _disposed;
 
-    private Machine(PcieFabric fabric, NvmeModels nvme)
+    private Machine(PcieFabric fabric, NvmeModels nvme, bool bindDrivers)
     {
         Fabric = fabric;
         _nvme = nvme;
         Pages = new HostPageAllocator(fabric);
         Iommus = IommuUnit.InstallAll(fabric, Pages);
         P2pDma = new P2pDmaHost(fabric);
-        Dma = new DmaApi(fabric, P2pDma, Iommus);
+        Dma = new DmaApi(fabric, P2pDma, Iommus) { Pages = Pages };
+        DmaBuf = new DmaBufHost(Dma);
+        NvmeDriver = new NvmePciDriver(Dma);
+        if (bindDrivers)
+        {
+            NvmeDriver.ProbeAll();
+        }
+
         MachineMetrics.Register(this);
     }
 
@@ -49,18 +60,34 @@ public sealed class Machine : IDisposable
     /// <summary>The kernel's DMA mapping API on this machine.</summary>
     public DmaApi Dma { get; }
 
+    /// <summary>The kernel's dma-buf framework on this machine, following the topology's kernel profile.</summary>
+    public DmaBufHost DmaBuf { get; }
+
     /// <summary>The NVMe controller models, by topology name (what a driver reaches through BAR0).</summary>
     public IReadOnlyDictionary<string, NvmeController> NvmeControllers => _nvme.Controllers;
 
-    /// <summary>Builds a machine; a bad topology throws <see cref="TopologyException"/> and leaves nothing behind.</summary>
-    public static Machine Build(TopologyDescription topology)
+    /// <summary>The NVMe host driver; it is bound to every NVMe function (class 01 08 02) unless the machine was built without drivers.</summary>
+    public NvmePciDriver NvmeDriver { get; }
+
+    /// <summary>The bound NVMe controllers (driver side), by topology name.</summary>
+    public IReadOnlyDictionary<string, NvmeDev> NvmeDrivers => NvmeDriver.Devices.ToDictionary(d => d.Pdev.Name, StringComparer.Ordinal);
+
+    /// <summary>The disks of the bound NVMe controllers, by disk name ("nvme0n1", …).</summary>
+    public IReadOnlyDictionary<string, BlockDevice> BlockDevices =>
+        NvmeDriver.Devices.SelectMany(d => d.Namespaces).ToDictionary(ns => ns.Disk.Name, ns => ns.Disk, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Builds a machine; a bad topology throws <see cref="TopologyException"/> and leaves nothing behind. With
+    /// <paramref name="bindDrivers"/> false no driver is bound (for tests that drive a device directly, or probe by hand).
+    /// </summary>
+    public static Machine Build(TopologyDescription topology, bool bindDrivers = true)
     {
         var nvme = new NvmeModels();
         PcieFabric? fabric = null;
         try
         {
             fabric = NvmeModels.Build(topology, nvme);
-            return new Machine(fabric, nvme);
+            return new Machine(fabric, nvme, bindDrivers);
         }
         catch
         {
@@ -71,7 +98,7 @@ public sealed class Machine : IDisposable
     }
 
     /// <summary>Builds a machine from a built-in topology name, a topology file or an lspci dump.</summary>
-    public static Machine Load(string nameOrPath) => Build(TopologySource.Load(nameOrPath));
+    public static Machine Load(string nameOrPath, bool bindDrivers = true) => Build(TopologySource.Load(nameOrPath), bindDrivers);
 
     /// <summary>True once <see cref="Dispose"/> ran.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;

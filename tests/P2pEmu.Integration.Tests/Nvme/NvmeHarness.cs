@@ -1,9 +1,12 @@
 using System;
 using System.Buffers.Binary;
+using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Devices.Nvme;
 using P2pEmu.Emulator.Fabric;
+using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Pci;
 using P2pEmu.Emulator.Topology;
+using P2pEmu.Iommu.Hardware;
 using P2pEmu.Testing;
 
 namespace P2pEmu.Integration.Tests.Nvme;
@@ -20,6 +23,7 @@ internal sealed class NvmeHarness : IDisposable
     public const ulong IoCqOffset = 0x11_1000;
     public const ulong DataOffset = 0x20_0000;
     public const ulong ListOffset = 0x30_0000;
+    public const ulong ScratchOffset = 0x3F_0000;
 
     /// <summary>A bus address nothing claims: above the 64 MiB of RAM, below the MMIO windows.</summary>
     public const ulong HoleAddress = 0x4000_0000;
@@ -27,6 +31,12 @@ internal sealed class NvmeHarness : IDisposable
     private readonly NvmeModels _models;
 
     public NvmeHarness(ulong cmbBytes = 0, params ulong[] namespaceBytes)
+        : this(cmbBytes, IommuMode.Off, namespaceBytes)
+    {
+    }
+
+    /// <summary>The same machine with the host bridge's IOMMU in <paramref name="iommu"/> mode (install it with <see cref="InstallIommu"/>).</summary>
+    public NvmeHarness(ulong cmbBytes, IommuMode iommu, params ulong[] namespaceBytes)
     {
         var namespaces = new NamespaceDescription[namespaceBytes.Length];
         for (int i = 0; i < namespaceBytes.Length; i++)
@@ -36,7 +46,7 @@ internal sealed class NvmeHarness : IDisposable
 
         var nvme = new DeviceDescription("nvme0", DeviceKind.Nvme, "$.nvme0") { Namespaces = namespaces, CmbBytes = cmbBytes };
         TopologyDescription topology = Topo.Machine(Topo.HostBridge("hb0", 0, 0, true,
-            Topo.RootPort("rp0", nvme), Topo.RootPort("rp1", Topo.Endpoint("peer"))));
+            Topo.RootPort("rp0", nvme), Topo.RootPort("rp1", Topo.Endpoint("peer"))) with { Iommu = iommu });
         _models = new NvmeModels();
         Fabric = NvmeModels.Build(topology, _models);
         Controller = _models.Controllers["nvme0"];
@@ -110,8 +120,11 @@ internal sealed class NvmeHarness : IDisposable
 
     public NvmeCompletion AdminCommand(NvmeCommand command) => Admin!.Submit(command);
 
-    /// <summary>Creates I/O CQ then SQ <paramref name="id"/> with <paramref name="entries"/> entries; both must succeed.</summary>
-    public HostQueue CreateIoQueuePair(ushort id, uint entries, ulong sqOffset = IoSqOffset, ulong cqOffset = IoCqOffset)
+    /// <summary>
+    /// Creates I/O CQ then SQ <paramref name="id"/> with <paramref name="entries"/> entries; both must succeed. With
+    /// <paramref name="interruptVector"/> the CQ has interrupts enabled (IEN) on that MSI-X vector (IV).
+    /// </summary>
+    public HostQueue CreateIoQueuePair(ushort id, uint entries, ulong sqOffset = IoSqOffset, ulong cqOffset = IoCqOffset, int? interruptVector = null)
     {
         NvmeCompletion cq = AdminCommand(new NvmeCommand
         {
@@ -119,7 +132,7 @@ internal sealed class NvmeHarness : IDisposable
             Cid = 0x100,
             Prp1 = Bus(cqOffset),
             Cdw10 = id | ((entries - 1) << 16),
-            Cdw11 = 1,
+            Cdw11 = interruptVector is int vector ? 1u | 2u | ((uint)vector << 16) : 1u,
         });
         NvmeCompletion sq = AdminCommand(new NvmeCommand
         {
@@ -135,6 +148,59 @@ internal sealed class NvmeHarness : IDisposable
         }
 
         return new HostQueue(this, id, sqOffset, cqOffset, entries);
+    }
+
+    /// <summary>Linux's pci_msix_*: MSI-X Enable and Function Mask in the capability's Message Control.</summary>
+    public void SetMsiXControl(bool enable, bool functionMask = false) =>
+        Endpoint.Config.Write16(
+            Endpoint.MsiXCapabilityOffset + MsiXConfig.Flags,
+            (ushort)((enable ? MsiXConfig.FlagsEnable : 0) | (functionMask ? MsiXConfig.FlagsMaskAll : 0)));
+
+    /// <summary>Allocates a host vector and writes it into MSI-X table entry <paramref name="vector"/> (found through config space), as a driver does.</summary>
+    public MsiMsg ProgramVector(int vector, bool masked = false)
+    {
+        MsiMsg message = Fabric.Msi.Allocate().Value;
+        uint entry = TableEntry(vector);
+        Write32(entry + MsiXConfig.EntryLowerAddress, message.AddressLo);
+        Write32(entry + MsiXConfig.EntryUpperAddress, message.AddressHi);
+        Write32(entry + MsiXConfig.EntryData, message.Data);
+        MaskVector(vector, masked);
+        return message;
+    }
+
+    /// <summary>Writes the Mask bit of table entry <paramref name="vector"/>'s Vector Control.</summary>
+    public void MaskVector(int vector, bool masked) => Write32(TableEntry(vector) + MsiXConfig.EntryVectorControl, masked ? MsiXConfig.EntryCtrlMaskBit : 0);
+
+    /// <summary>Dword <paramref name="index"/> of the Pending Bit Array (vectors 32 × index to 32 × index + 31).</summary>
+    public uint ReadPendingBits(int index) => Read32(Endpoint.MsiXPbaLocation.Offset + ((uint)index * 4));
+
+    /// <summary>Puts the host bridge's IOMMU in place with one domain for nvme0 that identity-maps the first <paramref name="bytes"/> of RAM.</summary>
+    public IommuUnit InstallIommu(ulong bytes)
+    {
+        var pages = new HostPageAllocator(Fabric);
+        IommuUnit unit = IommuUnit.Install(Fabric, Fabric.HostBridges[0], pages);
+        IommuDomain domain = unit.AllocateDomain().Value;
+        if (domain.Map(new Iova(0), new BusAddress(0), bytes, IommuProt.Read | IommuProt.Write) != Errno.None)
+        {
+            throw new InvalidOperationException("The identity mapping failed.");
+        }
+
+        unit.Attach(Endpoint, domain);
+        return unit;
+    }
+
+    private uint TableEntry(int vector) => Endpoint.MsiXTableLocation.Offset + ((uint)vector * MsiXConfig.EntrySize);
+
+    /// <summary>The newest Error Information log entry, read with Get Log Page (16 dwords) into the scratch page.</summary>
+    public NvmeErrorLogEntry NewestError()
+    {
+        NvmeCompletion log = AdminCommand(new NvmeCommand { Opcode = 0x02, Cid = 0xE00, Prp1 = Bus(ScratchOffset), Cdw10 = 0x01u | (15u << 16) });
+        if (log.StatusPhase >> 1 != 0)
+        {
+            throw new InvalidOperationException($"Get Log Page failed: 0x{log.StatusPhase:x}.");
+        }
+
+        return Fabric.Ram.Region.Read<NvmeErrorLogEntry>(ScratchOffset);
     }
 
     public void Dispose()

@@ -55,6 +55,12 @@ public sealed class DmaApi
 
     public P2pDmaHost P2p { get; }
 
+    /// <summary>
+    /// The kernel's page allocator that <see cref="DmaAllocCoherent"/> takes its pages from; null when the machine
+    /// gives this API none (then coherent allocation is not available).
+    /// </summary>
+    public HostPageAllocator? Pages { get; init; }
+
     /// <summary><c>dma_mapping_error</c>.</summary>
     public static bool IsMappingError(DmaAddress address) => address == DmaMappingError;
 
@@ -102,6 +108,57 @@ public sealed class DmaApi
         Own(dev);
         ArgumentNullException.ThrowIfNull(sgt);
         dev.Ops.UnmapSg(dev, sgt, dir, attrs);
+    }
+
+    /// <summary>
+    /// <c>dma_alloc_coherent</c>: zeroed, physically contiguous host pages (at least <paramref name="size"/> bytes,
+    /// naturally aligned) that the CPU and the device both see without syncs, mapped for the device in both
+    /// directions — through its IOMMU domain when it translates, by physical address with dma-direct.
+    /// </summary>
+    /// <param name="dmaHandle">The address the device uses; <see cref="DmaMappingError"/> on failure.</param>
+    /// <returns>The CPU (physical) address of the buffer, or 0 when no pages are left or the mapping failed.</returns>
+    /// <exception cref="InvalidOperationException">No <see cref="Pages"/> allocator was given to this API.</exception>
+    public PhysAddress DmaAllocCoherent(DmaDevice dev, ulong size, out DmaAddress dmaHandle)
+    {
+        Own(dev);
+        ArgumentOutOfRangeException.ThrowIfZero(size);
+        HostPageAllocator pages = Pages ?? throw new InvalidOperationException("This DMA API has no page allocator for coherent memory.");
+        dmaHandle = DmaMappingError;
+        int order = HostPageAllocator.OrderForBytes(size);
+        if (order > HostPageAllocator.MaxOrder)
+        {
+            return default;
+        }
+
+        Result<ulong> block = pages.AllocPages(order);
+        if (!block.IsSuccess)
+        {
+            return default;
+        }
+
+        var phys = new PhysAddress(block.Value);
+        DmaAddress address = dev.Ops.MapPhys(dev, phys, HostPageAllocator.PageSize << order, DmaDirection.Bidirectional, DmaAttrs.None);
+        if (IsMappingError(address))
+        {
+            pages.FreePages(block.Value, order);
+            return default;
+        }
+
+        dmaHandle = address;
+        return phys;
+    }
+
+    /// <summary><c>dma_free_coherent</c>: unmaps and frees a buffer from <see cref="DmaAllocCoherent"/> (same size).</summary>
+    /// <exception cref="InvalidOperationException">No <see cref="Pages"/> allocator was given to this API.</exception>
+    /// <exception cref="ArgumentException">The buffer is not an allocated block of that size (a double free).</exception>
+    public void DmaFreeCoherent(DmaDevice dev, ulong size, PhysAddress cpuAddress, DmaAddress dmaHandle)
+    {
+        Own(dev);
+        ArgumentOutOfRangeException.ThrowIfZero(size);
+        HostPageAllocator pages = Pages ?? throw new InvalidOperationException("This DMA API has no page allocator for coherent memory.");
+        int order = HostPageAllocator.OrderForBytes(size);
+        dev.Ops.UnmapPhys(dev, dmaHandle, HostPageAllocator.PageSize << order, DmaDirection.Bidirectional, DmaAttrs.None);
+        pages.FreePages(cpuAddress.Value, order);
     }
 
     /// <summary><c>dma_iova_try_alloc</c>: a contiguous IOVA window of <paramref name="size"/> bytes; false without an IOMMU (then map with <see cref="DmaMapPhys"/>).</summary>

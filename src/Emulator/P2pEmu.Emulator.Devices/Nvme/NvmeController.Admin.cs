@@ -59,12 +59,21 @@ public sealed partial class NvmeController
             return NvmeStatus.InvalidField; // CAP.CQR: physically contiguous only; CC.IOCQES must be 16 bytes
         }
 
+        // IV (CDW11 31:16) names an MSI-X vector; without MSI-X enabled the host must leave it 0 (as QEMU checks).
+        int vector = (int)(command.Cdw11 >> 16);
+        if (vector >= InterruptVectors || (vector != 0 && Function?.MsiXEnabled != true))
+        {
+            _errorLocation = 46; // CDW11 bytes 3:2: IV
+            return NvmeStatus.InvalidInterruptVector;
+        }
+
         if ((command.Prp1 & PageMask) != 0)
         {
             return NvmeStatus.InvalidPrpOffset;
         }
 
-        _completionQueues[qid] = new NvmeQueue((ushort)qid, new DmaAddress(command.Prp1), sizeZeroBased + 1, 0);
+        bool interruptsEnabled = (command.Cdw11 & 2) != 0; // IEN
+        _completionQueues[qid] = new NvmeQueue((ushort)qid, new DmaAddress(command.Prp1), sizeZeroBased + 1, 0, interruptsEnabled, vector);
         return NvmeStatus.Success;
     }
 
@@ -208,7 +217,7 @@ public sealed partial class NvmeController
                 return NvmeStatus.InvalidField;
         }
 
-        return TransferPrp(in command, data, toHost: true);
+        return TransferData(in command, data, toHost: true);
     }
 
     /// <summary>Identify Controller data structure (CNS 01h); offsets per NVMe base spec 2.0, figure 275.</summary>
@@ -232,6 +241,7 @@ public sealed partial class NvmeController
         data[513] = (byte)((IoCqEntrySizeLog2 << 4) | IoCqEntrySizeLog2); // CQES
         BinaryPrimitives.WriteUInt32LittleEndian(data[516..], (uint)_namespaces.Length); // NN
         BinaryPrimitives.WriteUInt16LittleEndian(data[520..], OncsDatasetManagement | OncsWriteZeroes); // ONCS
+        BinaryPrimitives.WriteUInt32LittleEndian(data[536..], SglSupport); // SGLS
         WriteAscii(data.Slice(768, 256), "nqn.2026-01.io.p2pemu:" + SerialNumber, pad: 0); // SUBNQN
     }
 

@@ -17,13 +17,23 @@ public sealed partial class NvmeController
     private const int DsmRangeBytes = 16;
     private const uint BroadcastNsid = 0xFFFF_FFFF;
 
+    /// <summary>Parameter Error Location of PSDT: command byte 1, bit 6.</summary>
+    private const ushort PsdtLocation = (6 << 8) | 1;
+
     /// <summary>Largest data transfer (MDTS pages).</summary>
     public const int MaxTransferBytes = PageBytes << Mdts;
 
     private NvmeStatus ExecuteIo(in NvmeCommand command)
     {
-        if (command.Flags != 0)
+        // CDW0: FUSE (9:8) must be 0 (no fused operations) and 13:10 are reserved; PSDT (15:14) 11b is reserved.
+        if ((command.Flags & 0x3F) != 0)
         {
+            return NvmeStatus.InvalidField;
+        }
+
+        if ((command.Flags >> PsdtShift) == 3)
+        {
+            _errorLocation = PsdtLocation;
             return NvmeStatus.InvalidField;
         }
 
@@ -71,7 +81,7 @@ public sealed partial class NvmeController
 
         // One copy: between the namespace media and the DMA target, with no staging buffer.
         Span<byte> media = ns.Memory.GetSpan(slba << NvmeNamespace.LbaShift, (int)bytes);
-        return TransferPrp(in command, media, toHost);
+        return TransferData(in command, media, toHost);
     }
 
     /// <summary>Write Zeroes: SLBA in CDW10/CDW11, NLB (0-based) in CDW12 15:0; the range is zeroed, nothing is transferred.</summary>
@@ -111,7 +121,7 @@ public sealed partial class NvmeController
 
         int count = (int)(command.Cdw10 & 0xFF) + 1;
         Span<byte> ranges = stackalloc byte[count * DsmRangeBytes];
-        NvmeStatus transfer = TransferPrp(in command, ranges, toHost: false);
+        NvmeStatus transfer = TransferData(in command, ranges, toHost: false);
         if (transfer != NvmeStatus.Success || (command.Cdw11 & DsmDeallocate) == 0)
         {
             return transfer;

@@ -94,7 +94,7 @@ public sealed partial class NvmeController
         FillErrorLog(log);
         Span<byte> available = log[(int)offset..];
         available[..Math.Min(available.Length, data.Length)].CopyTo(data);
-        return TransferPrp(in command, data, toHost: true);
+        return TransferData(in command, data, toHost: true);
     }
 
     /// <summary>Writes the 64 entries newest first; slots never filled read as zero (Error Count 0).</summary>

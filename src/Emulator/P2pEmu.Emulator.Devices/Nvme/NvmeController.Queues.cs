@@ -1,12 +1,10 @@
 using System;
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using P2pEmu.Emulator.Addressing;
-using P2pEmu.Emulator.Fabric;
+using P2pEmu.Emulator.Pci;
 
 namespace P2pEmu.Emulator.Devices.Nvme;
 
-/// <summary>Doorbells, command fetch, completion posting and PRP data transfer.</summary>
+/// <summary>Doorbells, command fetch and completion posting.</summary>
 public sealed partial class NvmeController
 {
     /// <summary>Set while <see cref="RunQueues"/> runs (MMIO thread only).</summary>
@@ -46,9 +44,10 @@ public sealed partial class NvmeController
     }
 
     /// <summary>
-    /// Runs every submission queue until none makes progress. Re-entrant doorbell writes (a command's data DMA
-    /// aimed at this controller's own BAR0) only record the new index: the outer run picks the work up, so a
-    /// guest cannot recurse the device, and a reset during a command ends the run.
+    /// Runs every submission queue until none makes progress, then interrupts each completion queue that got entries.
+    /// Re-entrant doorbell writes (a command's data DMA or an interrupt message aimed at this controller's own BAR0, or
+    /// a host interrupt handler submitting more work) only record the new index: the outer run picks the work up, so
+    /// a guest cannot recurse the device, and a reset during a command ends the run.
     /// </summary>
     private void RunQueues()
     {
@@ -58,21 +57,51 @@ public sealed partial class NvmeController
         }
 
         _running = true;
-        bool progress = true;
-        while (progress && _rdy.IsSet && !_cfs.IsSet)
+        do
         {
-            progress = false;
-            for (int qid = 0; qid <= MaxIoQueues; qid++)
+            bool progress = true;
+            while (progress && _rdy.IsSet && !_cfs.IsSet)
             {
-                NvmeQueue? sq = _submissionQueues[qid];
-                if (sq is not null && sq.Head != sq.Tail && ProcessSubmissionQueue(sq))
+                progress = false;
+                for (int qid = 0; qid <= MaxIoQueues; qid++)
                 {
-                    progress = true;
+                    NvmeQueue? sq = _submissionQueues[qid];
+                    if (sq is not null && sq.Head != sq.Tail && ProcessSubmissionQueue(sq))
+                    {
+                        progress = true;
+                    }
                 }
             }
         }
+        while (InterruptCompletionQueues());
 
         _running = false;
+    }
+
+    /// <summary>
+    /// Signals the MSI-X vector of every completion queue with interrupts enabled that got entries since its last
+    /// interrupt: one message per queue per batch (interrupt coalescing is not modelled). INTMS/INTMC play no part,
+    /// as the specification says for MSI-X.
+    /// </summary>
+    /// <returns>Whether a message went out (its write, or the handler it ran, may have rung a doorbell).</returns>
+    private bool InterruptCompletionQueues()
+    {
+        bool sent = false;
+        foreach (NvmeQueue? cq in _completionQueues)
+        {
+            if (cq is null || !cq.InterruptDue)
+            {
+                continue;
+            }
+
+            cq.InterruptDue = false;
+            if (cq.InterruptsEnabled && _msix.Signal(cq.InterruptVector) == MsiXSignal.Sent)
+            {
+                sent = true;
+            }
+        }
+
+        return sent;
     }
 
     /// <summary>Fetches and executes commands until the SQ is empty, its CQ is full, or the controller fails or resets.</summary>
@@ -139,6 +168,7 @@ public sealed partial class NvmeController
             return false;
         }
 
+        cq.InterruptDue = true;
         cq.Tail++;
         if (cq.Tail == cq.Entries)
         {
@@ -165,91 +195,5 @@ public sealed partial class NvmeController
         }
 
         return (ushort)value;
-    }
-
-    /// <summary>
-    /// Moves <paramref name="data"/> to (<paramref name="toHost"/>) or from the command's PRP-described buffer:
-    /// PRP1 with an offset, then PRP2 as the second page or as a PRP list (chained through each list page's last entry).
-    /// Every byte moves once, between <paramref name="data"/> and the target.
-    /// </summary>
-    private NvmeStatus TransferPrp(in NvmeCommand command, Span<byte> data, bool toHost)
-    {
-        if ((command.Prp1 & 3) != 0)
-        {
-            return NvmeStatus.InvalidPrpOffset;
-        }
-
-        int first = (int)Math.Min((ulong)data.Length, PageBytes - (command.Prp1 & PageMask));
-        if (!Move(command.Prp1, data[..first], toHost))
-        {
-            return NvmeStatus.DataTransferError;
-        }
-
-        int done = first;
-        if (done == data.Length)
-        {
-            return NvmeStatus.Success;
-        }
-
-        if (data.Length - done <= PageBytes)
-        {
-            if ((command.Prp2 & PageMask) != 0)
-            {
-                return NvmeStatus.InvalidPrpOffset;
-            }
-
-            return Move(command.Prp2, data[done..], toHost) ? NvmeStatus.Success : NvmeStatus.DataTransferError;
-        }
-
-        ulong list = command.Prp2;
-        if ((list & 7) != 0)
-        {
-            return NvmeStatus.InvalidPrpOffset;
-        }
-
-        Span<byte> entryBytes = stackalloc byte[8];
-        while (done < data.Length)
-        {
-            if (!_dma!.Read(new DmaAddress(list), entryBytes).IsSuccess)
-            {
-                return NvmeStatus.DataTransferError;
-            }
-
-            ulong entry = BinaryPrimitives.ReadUInt64LittleEndian(entryBytes);
-            bool lastSlotOfListPage = ((list + 8) & PageMask) == 0;
-            if (lastSlotOfListPage && data.Length - done > PageBytes)
-            {
-                // More than one page remains: this slot points to the next list page.
-                if ((entry & 7) != 0)
-                {
-                    return NvmeStatus.InvalidPrpOffset;
-                }
-
-                list = entry;
-                continue;
-            }
-
-            if ((entry & PageMask) != 0)
-            {
-                return NvmeStatus.InvalidPrpOffset;
-            }
-
-            int n = Math.Min(PageBytes, data.Length - done);
-            if (!Move(entry, data.Slice(done, n), toHost))
-            {
-                return NvmeStatus.DataTransferError;
-            }
-
-            done += n;
-            list += 8;
-        }
-
-        return NvmeStatus.Success;
-    }
-
-    private bool Move(ulong address, Span<byte> data, bool toHost)
-    {
-        DmaResult result = toHost ? _dma!.Write(new DmaAddress(address), data) : _dma!.Read(new DmaAddress(address), data);
-        return result.IsSuccess;
     }
 }

@@ -14,6 +14,7 @@ public sealed partial class NvmeController
     private const uint ShutdownComplete = 2;
 
     private const uint CmbscCre = 1;
+    private const uint CmbscCmse = 2;
 
     private uint _interruptMask;
     private Register64 _asq;
@@ -130,6 +131,21 @@ public sealed partial class NvmeController
 
     private bool CmbEnabled => _cmbmsc is not null && (_cmbmsc.Value & CmbscCre) != 0;
 
+    /// <summary>
+    /// Whether [address, address + length) touches the controller memory space: with CMBMSC.CRE and CMSE set, the CMB
+    /// the host placed at CMBMSC.CBA (NVMe 1.4+). With CMSE clear the controller treats every address as host memory.
+    /// </summary>
+    private bool InControllerMemorySpace(ulong address, ulong lengthBytes)
+    {
+        if (!CmbEnabled || (_cmbmsc!.Value & CmbscCmse) == 0)
+        {
+            return false;
+        }
+
+        ulong cba = _cmbmsc.Value & ~PageMask;
+        return address >= cba ? address - cba < CmbBytes : cba - address < lengthBytes;
+    }
+
     private void OnCcWrite(uint old, uint now)
     {
         bool wasEnabled = (old & 1) != 0;
@@ -172,7 +188,7 @@ public sealed partial class NvmeController
         }
 
         _submissionQueues[0] = new NvmeQueue(0, new DmaAddress(_asq.Value & ~PageMask), sqEntries, 0);
-        _completionQueues[0] = new NvmeQueue(0, new DmaAddress(_acq.Value & ~PageMask), cqEntries, 0);
+        _completionQueues[0] = new NvmeQueue(0, new DmaAddress(_acq.Value & ~PageMask), cqEntries, 0, interruptsEnabled: true, interruptVector: 0);
         _rdy.IsSet = true;
     }
 

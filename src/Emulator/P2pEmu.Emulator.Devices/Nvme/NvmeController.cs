@@ -18,7 +18,8 @@ namespace P2pEmu.Emulator.Devices.Nvme;
 /// Deterministic mode (a documented deviation from hardware timing): CC.EN, CC.SHN transitions complete
 /// synchronously inside the CC write (CSTS.RDY/CFS/SHST are final when the write returns), and a submission
 /// queue tail doorbell write fetches, executes and completes every submitted command before it returns.
-/// No interrupts are raised: drivers poll completion phase tags.
+/// Interrupts are MSI-X only (one message per completion queue per doorbell batch, see <see cref="MsiX"/>); with
+/// MSI-X disabled no interrupt is raised and drivers poll completion phase tags.
 /// </para>
 /// <para>
 /// Guest errors are device behaviour (STYLE R6): a bad command completes with an error status, a failed data
@@ -45,11 +46,21 @@ public sealed partial class NvmeController : IDisposable
     /// <summary>Identify Controller MDTS: transfers up to 2^5 pages (128 KiB).</summary>
     public const byte Mdts = 5;
 
+    /// <summary>Offset of the MSI-X table in BAR0: one vector per queue pair (vector 0 for the admin queue).</summary>
+    public const uint MsiXTableOffset = 0x2000;
+
+    /// <summary>Offset of the MSI-X Pending Bit Array in BAR0.</summary>
+    public const uint MsiXPbaOffset = 0x3000;
+
+    /// <summary>MSI-X vectors: one per queue pair, admin included.</summary>
+    public const int InterruptVectors = MaxIoQueues + 1;
+
     private const ulong PageMask = PageBytes - 1;
     private const int SqEntryBytes = 64;
     private const int CqEntryBytes = 16;
 
     private readonly RegisterBlock _regs;
+    private readonly MsiXTable _msix;
     private readonly NvmeNamespace[] _namespaces;
     private readonly NvmeQueue?[] _submissionQueues = new NvmeQueue?[MaxIoQueues + 1];
     private readonly NvmeQueue?[] _completionQueues = new NvmeQueue?[MaxIoQueues + 1];
@@ -90,10 +101,14 @@ public sealed partial class NvmeController : IDisposable
 
         _regs = new RegisterBlock(Bar0SizeBytes);
         DefineRegisters();
+        _msix = new MsiXTable(_regs, MsiXTableOffset, MsiXPbaOffset, InterruptVectors);
     }
 
     /// <summary>The BAR0 register block: put it behind BAR0 as the BAR's <see cref="BarSpec.Mmio"/>.</summary>
     public RegisterBlock Registers => _regs;
+
+    /// <summary>The MSI-X table and PBA in BAR0; put <see cref="MsiXTable.Describe"/>(0) in the function's identity.</summary>
+    public MsiXTable MsiX => _msix;
 
     /// <summary>PCI vendor ID reported by Identify.</summary>
     public ushort VendorId { get; }
@@ -129,6 +144,10 @@ public sealed partial class NvmeController : IDisposable
 
         _dma = new DmaPort(fabric, function);
         Function = function;
+        if (function.MsiXCapabilityOffset != 0)
+        {
+            _msix.Attach(_dma);
+        }
     }
 
     /// <summary>Frees the namespaces' memory. Call after the fabric that routes to this controller is gone.</summary>

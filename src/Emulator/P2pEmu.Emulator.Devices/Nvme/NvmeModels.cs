@@ -8,7 +8,7 @@ namespace P2pEmu.Emulator.Devices.Nvme;
 
 /// <summary>
 /// Endpoint models with working NVMe controllers: NVMe entries get an <see cref="NvmeController"/> behind BAR0
-/// and their CMB as memory BAR2; every other kind comes from the wrapped factory (by default
+/// (registers, doorbells and the MSI-X table, with the MSI-X capability in config space) and their CMB as memory BAR2; every other kind comes from the wrapped factory (by default
 /// <see cref="DefaultEndpointModels"/>). After <see cref="FabricBuilder.Build"/>, call <see cref="Attach"/>
 /// (or use <see cref="Build"/>) so each controller gets its DMA port.
 /// </summary>
@@ -70,7 +70,7 @@ public sealed class NvmeModels : IEndpointModelFactory, IDisposable
                 : bar);
         }
 
-        return identity with { Bars = bars };
+        return identity with { Bars = bars, MsiX = controller.MsiX.Describe(bar: 0) };
     }
 
     /// <summary>Gives each controller its DMA port: the function of the same name in <paramref name="fabric"/>.</summary>

@@ -8,12 +8,14 @@ namespace P2pEmu.Emulator.Devices.Nvme;
 /// </summary>
 internal sealed class NvmeQueue
 {
-    public NvmeQueue(ushort id, DmaAddress baseAddress, uint entries, ushort completionQueueId)
+    public NvmeQueue(ushort id, DmaAddress baseAddress, uint entries, ushort completionQueueId, bool interruptsEnabled = false, int interruptVector = 0)
     {
         Id = id;
         BaseAddress = baseAddress;
         Entries = entries;
         CompletionQueueId = completionQueueId;
+        InterruptsEnabled = interruptsEnabled;
+        InterruptVector = interruptVector;
         Phase = true;
     }
 
@@ -37,6 +39,15 @@ internal sealed class NvmeQueue
 
     /// <summary>CQ: the phase tag the controller writes; starts at 1 and toggles on each wrap.</summary>
     public bool Phase { get; set; }
+
+    /// <summary>CQ: Interrupts Enabled (IEN; always set for the admin CQ).</summary>
+    public bool InterruptsEnabled { get; }
+
+    /// <summary>CQ: the MSI-X vector (IV; 0 for the admin CQ).</summary>
+    public int InterruptVector { get; }
+
+    /// <summary>CQ: entries were posted since the queue's last interrupt.</summary>
+    public bool InterruptDue { get; set; }
 
     /// <summary>CQ: posting one more entry would overwrite one the host has not consumed.</summary>
     public bool IsFull => (Tail + 1) % Entries == Head;

@@ -45,26 +45,50 @@ public sealed class DmaPort
     /// <summary>Reads from <paramref name="source"/> and writes to <paramref name="destination"/>: one copy per byte.</summary>
     public DmaResult Copy(DmaAddress source, DmaAddress destination, ulong length)
     {
+        TransferTally tally = default;
         ulong done = 0;
         while (done < length)
         {
             RouteResult from = _fabric.Route(Owner, source.Add(done), AccessKind.Read, TranslatedRequests, null, RequesterIdOverride);
             if (!from.IsDelivered)
             {
+                Flush(ref tally);
                 return Fail(done, from, source);
             }
 
             RouteResult to = _fabric.Route(Owner, destination.Add(done), AccessKind.Write, TranslatedRequests, null, RequesterIdOverride);
             if (!to.IsDelivered)
             {
+                Flush(ref tally);
                 return Fail(done, to, destination);
             }
 
+            if (!TryBeginAccess(from))
+            {
+                continue;
+            }
+
+            if (!TryBeginAccess(to))
+            {
+                from.TargetBar?.EndAccess();
+                continue;
+            }
+
             ulong n = Math.Min(Math.Min(length - done, MaxChunkBytes), Math.Min(from.ContiguousBytes, to.ContiguousBytes));
-            Move(from, to, n);
+            try
+            {
+                Move(from, to, n, ref tally);
+            }
+            finally
+            {
+                from.TargetBar?.EndAccess();
+                to.TargetBar?.EndAccess();
+            }
+
             done += n;
         }
 
+        Flush(ref tally);
         return DmaResult.Completed(done);
     }
 
@@ -123,42 +147,84 @@ public sealed class DmaPort
     {
         bool reading = access == AccessKind.Read;
         ulong length = (ulong)(reading ? readInto.Length : writeFrom.Length);
+        bool ownRequests = !TranslatedRequests && RequesterIdOverride is null;
+        BarRegion ram = _fabric.Ram.Region;
+        TransferTally tally = default;
+        RouteResult route = default;
         ulong done = 0;
         while (done < length)
         {
-            RouteResult route = _fabric.Route(Owner, start.Add(done), access, TranslatedRequests, null, RequesterIdOverride);
-            if (!route.IsDelivered)
+            ulong address = start.Add(done).Value;
+            BarRegion? memory;
+            ulong offset = 0;
+            ulong contiguous = 0;
+            RoutePath path;
+            bool toRam = ownRequests && _fabric.TryRouteToRam(Owner, address, access, ref route, out offset, out contiguous);
+            if (toRam)
             {
-                return Fail(done, route, start);
-            }
-
-            int n = (int)Math.Min(Math.Min(length - done, route.ContiguousBytes), MaxChunkBytes);
-            int at = (int)done;
-            if (route.TargetMemory is BarRegion memory)
-            {
-                Span<byte> target = memory.GetSpan(route.TargetOffset, n);
-                if (reading)
-                {
-                    target.CopyTo(readInto.Slice(at, n));
-                }
-                else
-                {
-                    writeFrom.Slice(at, n).CopyTo(target);
-                }
-            }
-            else if (reading)
-            {
-                ReadMmio(route.TargetBar!, route.TargetOffset, readInto.Slice(at, n));
+                memory = ram;
+                path = RoutePath.HostMemory;
             }
             else
             {
-                WriteMmio(route.TargetBar!, route.TargetOffset, writeFrom.Slice(at, n));
+                if (!ownRequests)
+                {
+                    route = _fabric.Route(Owner, new DmaAddress(address), access, TranslatedRequests, null, RequesterIdOverride);
+                }
+
+                if (!route.IsDelivered)
+                {
+                    Flush(ref tally);
+                    return Fail(done, route, start);
+                }
+
+                memory = route.TargetMemory;
+                offset = route.TargetOffset;
+                contiguous = route.ContiguousBytes;
+                path = route.Path;
             }
 
-            Count(reading ? route.Path : RoutePath.None, reading ? RoutePath.None : route.Path, (ulong)n, route.TargetMemory is not null);
+            PciBar? claimed = toRam ? null : route.TargetBar;
+            if (claimed is not null && !claimed.TryBeginAccess(route.TargetAddress.Value))
+            {
+                continue;
+            }
+
+            int n = (int)Math.Min(Math.Min(length - done, contiguous), MaxChunkBytes);
+            int at = (int)done;
+            try
+            {
+                if (memory is not null)
+                {
+                    Span<byte> target = memory.GetSpan(offset, n);
+                    if (reading)
+                    {
+                        target.CopyTo(readInto.Slice(at, n));
+                    }
+                    else
+                    {
+                        writeFrom.Slice(at, n).CopyTo(target);
+                    }
+                }
+                else if (reading)
+                {
+                    ReadMmio(route.TargetBar!, offset, readInto.Slice(at, n));
+                }
+                else
+                {
+                    WriteMmio(route.TargetBar!, offset, writeFrom.Slice(at, n));
+                }
+            }
+            finally
+            {
+                claimed?.EndAccess();
+            }
+
+            Tally(ref tally, reading ? path : RoutePath.None, reading ? RoutePath.None : path, (ulong)n, memory is not null);
             done += (ulong)n;
         }
 
+        Flush(ref tally);
         return DmaResult.Completed(done);
     }
 
@@ -188,12 +254,12 @@ public sealed class DmaPort
         return DmaResult.Completed(done);
     }
 
-    private void Move(in RouteResult from, in RouteResult to, ulong n)
+    private void Move(in RouteResult from, in RouteResult to, ulong n, ref TransferTally tally)
     {
         if (from.TargetMemory is BarRegion source && to.TargetMemory is BarRegion target)
         {
             BarRegion.Copy(source, from.TargetOffset, target, to.TargetOffset, n);
-            Count(from.Path, to.Path, n, true);
+            Tally(ref tally, from.Path, to.Path, n, true);
             return;
         }
 
@@ -224,21 +290,55 @@ public sealed class DmaPort
             moved += (ulong)piece;
         }
 
-        Count(from.Path, to.Path, n, false);
+        Tally(ref tally, from.Path, to.Path, n, false);
     }
 
-    private void Count(RoutePath readPath, RoutePath writePath, ulong bytes, bool copied)
+    /// <summary>
+    /// Adds a delivered piece to the run being counted, publishing the run first when the piece goes another way.
+    /// Counting per run rather than per piece keeps interlocked operations (which wait for the piece's stores to
+    /// drain) off the per-page path of a DMA through scattered pages.
+    /// </summary>
+    private void Tally(ref TransferTally tally, RoutePath readPath, RoutePath writePath, ulong bytes, bool copied)
     {
-        _fabric.CountTransfer(readPath, writePath, bytes, copied);
+        if (tally.Bytes != 0 && (tally.ReadPath != readPath || tally.WritePath != writePath || tally.Copied != copied))
+        {
+            Flush(ref tally);
+        }
+
+        tally.ReadPath = readPath;
+        tally.WritePath = writePath;
+        tally.Copied = copied;
+        tally.Bytes += bytes;
+    }
+
+    /// <summary>Publishes the counted run to the fabric's counters and the transfer event, and empties it.</summary>
+    private void Flush(ref TransferTally tally)
+    {
+        if (tally.Bytes == 0)
+        {
+            return;
+        }
+
+        _fabric.CountTransfer(tally.ReadPath, tally.WritePath, tally.Bytes, tally.Copied);
         FabricEventSource log = FabricEventSource.Log;
         if (log.IsEnabled(System.Diagnostics.Tracing.EventLevel.Verbose, FabricEventSource.Keywords.Transfers))
         {
-            log.Transfer(RequesterId, (long)(writePath != RoutePath.None ? writePath : readPath), (long)bytes);
+            log.Transfer(RequesterId, (long)(tally.WritePath != RoutePath.None ? tally.WritePath : tally.ReadPath), (long)tally.Bytes);
         }
+
+        tally = default;
     }
+
+    /// <summary>
+    /// Claims the BAR a delivered route reached (see <see cref="PciBar.TryBeginAccess"/>); false when the BAR stopped
+    /// decoding since the route was computed, so the caller routes the transaction again.
+    /// </summary>
+    private static bool TryBeginAccess(in RouteResult route) =>
+        route.TargetBar is not PciBar bar || bar.TryBeginAccess(route.TargetAddress.Value);
 
     private DmaResult Fail(ulong done, in RouteResult failure, DmaAddress start)
     {
+        _fabric.CountFailure(failure.Status);
         FabricEventSource log = FabricEventSource.Log;
         if (log.IsEnabled(System.Diagnostics.Tracing.EventLevel.Warning, FabricEventSource.Keywords.Faults))
         {
@@ -249,6 +349,15 @@ public sealed class DmaPort
     }
 
     private long RequesterId => ((long)Owner.HostBridge.Segment << 16) | (RequesterIdOverride ?? Owner.Bdf).Value;
+
+    /// <summary>Bytes delivered one way since the last flush.</summary>
+    private struct TransferTally
+    {
+        public RoutePath ReadPath;
+        public RoutePath WritePath;
+        public bool Copied;
+        public ulong Bytes;
+    }
 
     private static ulong TotalLength(ReadOnlySpan<SgEntry> list)
     {

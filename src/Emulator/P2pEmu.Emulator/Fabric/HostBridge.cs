@@ -1,3 +1,4 @@
+using System.Threading;
 using P2pEmu.Emulator.Pci;
 using P2pEmu.Emulator.Topology;
 
@@ -7,6 +8,7 @@ namespace P2pEmu.Emulator.Fabric;
 public sealed class HostBridge
 {
     private IRootComplexTranslator _translator = IdentityTranslator.Instance;
+    private long _configGeneration;
 
     internal HostBridge(int index, HostBridgeDescription description)
     {
@@ -48,7 +50,12 @@ public sealed class HostBridge
         set => _translator = value ?? IdentityTranslator.Instance;
     }
 
+    /// <summary>Bumped by every config-space write to a function of this hierarchy; cached routing state of an older generation is stale.</summary>
+    internal long ConfigGeneration => Volatile.Read(ref _configGeneration);
+
     public bool WindowContains(ulong address) => Memory32Window.Contains(address) || Memory64Window.Contains(address);
+
+    internal void ConfigChanged() => Interlocked.Increment(ref _configGeneration);
 
     public override string ToString() => $"{Name} ({Segment:x4}:{RootBus.Number:x2})";
 }

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using P2pEmu.Emulator.Addressing;
+using P2pEmu.Emulator.Memory;
 using P2pEmu.Emulator.Pci;
 using P2pEmu.Emulator.Topology;
 
@@ -20,11 +22,11 @@ public sealed partial class PcieFabric
     {
         System.ArgumentNullException.ThrowIfNull(requester);
         ulong a = address.Value;
-        trace?.Add(requester.Name, $"{access} request for {address} from {requesterId ?? requester.Bdf}");
+        trace?.Add(requester.Name, "{0} request for {1} from {2}", access, address, requesterId ?? requester.Bdf);
         if (!requester.BusMasterEnabled)
         {
             trace?.Add(requester.Name, "Bus Master Enable is clear: the function may not issue requests");
-            return new RouteResult(RouteStatus.BusMasterDisabled, RoutePath.None, RouteReason.RequesterBusMasterDisabled, requester);
+            return Refuse(RouteStatus.BusMasterDisabled, RouteReason.RequesterBusMasterDisabled, requester, null, false);
         }
 
         PciFunction? redirectedAt = null;
@@ -39,16 +41,16 @@ public sealed partial class PcieFabric
             if ((ctrl & AcsFlags.RR) != 0)
             {
                 redirectedAt = requester;
-                trace?.Add(requester.Name, $"address is in {siblingBar} of the same device; ACS RR redirects upstream");
+                trace?.Add(requester.Name, "address is in {0} of the same device; ACS RR redirects upstream", siblingBar);
             }
             else if ((ctrl & AcsFlags.EC) != 0 && EgressBlocked(requester, siblingBar!.Owner.DevFn & 0x7))
             {
-                trace?.Add(requester.Name, $"ACS egress control vector blocks function {siblingBar.Owner.DevFn & 0x7}");
-                return new RouteResult(RouteStatus.AcsViolation, RoutePath.None, RouteReason.AcsEgressBlocked, requester);
+                trace?.Add(requester.Name, "ACS egress control vector blocks function {0}", siblingBar.Owner.DevFn & 0x7);
+                return Refuse(RouteStatus.AcsViolation, RouteReason.AcsEgressBlocked, requester, null, false);
             }
             else
             {
-                trace?.Add(requester.Name, $"address is in {siblingBar} of the same device; delivered inside the device");
+                trace?.Add(requester.Name, "address is in {0} of the same device; delivered inside the device", siblingBar);
                 PciFunction? completionRedirect = access == AccessKind.Read && (siblingBar!.Owner.AcsControl & AcsFlags.CR) != 0 ? siblingBar.Owner : null;
                 return Deliver(siblingBar, null, a, RoutePath.MultiFunctionPeer, RouteReason.MultiFunctionBar, requester, null, completionRedirect, false, ulong.MaxValue, trace);
             }
@@ -61,20 +63,20 @@ public sealed partial class PcieFabric
             if (!port.BusMasterEnabled)
             {
                 trace?.Add(port.Name, "Bus Master Enable is clear: the bridge forwards nothing upstream");
-                return new RouteResult(RouteStatus.UnsupportedRequest, RoutePath.None, RouteReason.BridgeBusMasterDisabled, port) { RedirectedAt = redirectedAt };
+                return Refuse(RouteStatus.UnsupportedRequest, RouteReason.BridgeBusMasterDisabled, port, redirectedAt, false);
             }
 
             AcsFlags ctrl = port.AcsControl;
             if ((ctrl & AcsFlags.SV) != 0 && !port.BusRangeContains((requesterId ?? requester.Bdf).Bus))
             {
-                trace?.Add(port.Name, $"ACS SV: requester bus {(requesterId ?? requester.Bdf).Bus:x2} is outside [{port.SecondaryBusNumber:x2}-{port.SubordinateBusNumber:x2}]");
-                return new RouteResult(RouteStatus.AcsViolation, RoutePath.None, RouteReason.AcsSourceValidation, port) { RedirectedAt = redirectedAt };
+                trace?.Add(port.Name, "ACS SV: requester bus {0:x2} is outside [{1:x2}-{2:x2}]", (requesterId ?? requester.Bdf).Bus, port.SecondaryBusNumber, port.SubordinateBusNumber);
+                return Refuse(RouteStatus.AcsViolation, RouteReason.AcsSourceValidation, port, redirectedAt, false);
             }
 
             if (translatedRequest && (ctrl & AcsFlags.TB) != 0)
             {
                 trace?.Add(port.Name, "ACS TB blocks translated requests");
-                return new RouteResult(RouteStatus.AcsViolation, RoutePath.None, RouteReason.AcsTranslationBlocking, port) { RedirectedAt = redirectedAt };
+                return Refuse(RouteStatus.AcsViolation, RouteReason.AcsTranslationBlocking, port, redirectedAt, false);
             }
 
             // A switch downstream port decodes inbound requests like a bridge: an address inside its own window
@@ -85,7 +87,7 @@ public sealed partial class PcieFabric
                 if ((ctrl & AcsFlags.UF) == 0)
                 {
                     trace?.Add(port.Name, "address belongs below this port and ACS Upstream Forwarding is off");
-                    return new RouteResult(RouteStatus.UnsupportedRequest, RoutePath.None, RouteReason.NoUpstreamForwarding, port) { RedirectedAt = redirectedAt };
+                    return Refuse(RouteStatus.UnsupportedRequest, RouteReason.NoUpstreamForwarding, port, redirectedAt, false);
                 }
 
                 trace?.Add(port.Name, "address belongs below this port; ACS UF forwards it upstream");
@@ -99,16 +101,16 @@ public sealed partial class PcieFabric
                     if (!direct && (ctrl & AcsFlags.RR) != 0)
                     {
                         redirectedAt ??= port;
-                        trace?.Add(port.Name, $"address is in peer port {sibling.Name}'s window; ACS RR redirects upstream");
+                        trace?.Add(port.Name, "address is in peer port {0}'s window; ACS RR redirects upstream", sibling.Name);
                     }
                     else if (!direct && (ctrl & AcsFlags.EC) != 0 && EgressBlocked(port, sibling.PortNumber))
                     {
-                        trace?.Add(port.Name, $"ACS egress control vector blocks port {sibling.PortNumber} ({sibling.Name})");
-                        return new RouteResult(RouteStatus.AcsViolation, RoutePath.None, RouteReason.AcsEgressBlocked, port) { RedirectedAt = redirectedAt };
+                        trace?.Add(port.Name, "ACS egress control vector blocks port {0} ({1})", sibling.PortNumber, sibling.Name);
+                        return Refuse(RouteStatus.AcsViolation, RouteReason.AcsEgressBlocked, port, redirectedAt, false);
                     }
                     else
                     {
-                        trace?.Add(port.Name, $"address is in peer port {sibling.Name}'s window: turned around in the switch");
+                        trace?.Add(port.Name, "address is in peer port {0}'s window: turned around in the switch", sibling.Name);
                         PciFunction? completionRedirect = access == AccessKind.Read && (sibling.AcsControl & AcsFlags.CR) != 0 ? sibling : null;
                         PciBar? claim = Descend(sibling.SecondaryBus, a, trace, out PciBridge? unclaimedAt);
                         return Deliver(claim, unclaimedAt, a, RoutePath.SwitchPeer, direct ? RouteReason.DirectTranslated : RouteReason.PeerWindow, port, redirectedAt, completionRedirect, false, ulong.MaxValue, trace);
@@ -125,10 +127,10 @@ public sealed partial class PcieFabric
             if (!upstreamPort.BusMasterEnabled)
             {
                 trace?.Add(upstreamPort.Name, "Bus Master Enable is clear: the bridge forwards nothing upstream");
-                return new RouteResult(RouteStatus.UnsupportedRequest, RoutePath.None, RouteReason.BridgeBusMasterDisabled, upstreamPort) { RedirectedAt = redirectedAt };
+                return Refuse(RouteStatus.UnsupportedRequest, RouteReason.BridgeBusMasterDisabled, upstreamPort, redirectedAt, false);
             }
 
-            trace?.Add(port.Name, $"upstream through {upstreamPort.Name}");
+            trace?.Add(port.Name, "upstream through {0}", upstreamPort.Name);
             port = upstreamPort.UpstreamBridge;
         }
 
@@ -138,33 +140,37 @@ public sealed partial class PcieFabric
     private RouteResult RouteAtRootComplex(PciFunction requester, Bdf requesterId, PciBridge? ingressPort, ulong a, AccessKind access, PciFunction? redirectedAt, RouteTrace? trace)
     {
         HostBridge hb = requester.HostBridge;
-        string rc = hb.Name;
+        if (access == AccessKind.Write && MsiController.InWindow(a))
+        {
+            return RouteToMsiController(hb, a, redirectedAt, trace); // PcieFabric.Msi.cs
+        }
+
         if (!hb.Translator.TryTranslate(requester, requesterId, new DmaAddress(a), access, out BusAddress translated, out ulong contiguous))
         {
-            trace?.Add(rc, $"translation of 0x{a:x} for {requesterId} faulted");
-            return new RouteResult(RouteStatus.IommuFault, RoutePath.None, RouteReason.IommuFault, null) { RedirectedAt = redirectedAt, ReachedRootComplex = true };
+            trace?.Add(hb.Name, "translation of 0x{0:x} for {1} faulted", a, requesterId);
+            return Refuse(RouteStatus.IommuFault, RouteReason.IommuFault, null, redirectedAt, true);
         }
 
         ulong t = translated.Value;
         if (t != a)
         {
-            trace?.Add(rc, $"translated 0x{a:x} to 0x{t:x}");
+            trace?.Add(hb.Name, "translated 0x{0:x} to 0x{1:x}", a, t);
         }
 
         if (TryFindRam(t, out ulong ramOffset, out ulong ramRemaining))
         {
-            trace?.Add(rc, "host RAM");
-            return new RouteResult(RouteStatus.Delivered, RoutePath.HostMemory, RouteReason.HostMemory, null)
-            {
-                RedirectedAt = redirectedAt,
-                ReachedRootComplex = true,
-                TargetAddress = translated,
-                TargetMemory = _ram.Region,
-                TargetOffset = ramOffset,
-                ContiguousBytes = System.Math.Min(ramRemaining, contiguous),
-            };
+            trace?.Add(hb.Name, "host RAM");
+            return DeliverToRam(t, _ram.Region, ramOffset, System.Math.Min(ramRemaining, contiguous), redirectedAt);
         }
 
+        return RouteToRootComplexPeer(requester, hb, ingressPort, t, contiguous, redirectedAt, trace);
+    }
+
+    /// <summary>A translated address that is not host RAM: a BAR below a root port of this or another host bridge, or nothing.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private RouteResult RouteToRootComplexPeer(PciFunction requester, HostBridge hb, PciBridge? ingressPort, ulong t, ulong contiguous, PciFunction? redirectedAt, RouteTrace? trace)
+    {
+        string rc = hb.Name;
         foreach (HostBridge target in _hostBridges)
         {
             if (!target.WindowContains(t))
@@ -182,24 +188,45 @@ public sealed partial class PcieFabric
             bool hairpin = ReferenceEquals(target, hb) && SameRootComplexPort(ingress, egress);
             if (!hairpin && !(hb.RootComplexP2p && target.RootComplexP2p))
             {
-                trace?.Add(rc, $"{egress.Name} is behind another root port{(ReferenceEquals(target, hb) ? string.Empty : " of another host bridge")}, and the root complex does not forward peer to peer");
-                return new RouteResult(RouteStatus.UnsupportedRequest, RoutePath.None, RouteReason.NoRootComplexP2p, null) { RedirectedAt = redirectedAt, ReachedRootComplex = true };
+                trace?.Add(rc, "{0} is behind another root port{1}, and the root complex does not forward peer to peer", egress.Name, ReferenceEquals(target, hb) ? string.Empty : " of another host bridge");
+                return Refuse(RouteStatus.UnsupportedRequest, RouteReason.NoRootComplexP2p, null, redirectedAt, true);
             }
 
             if (!hairpin && ingressPort is not null && (ingressPort.AcsControl & AcsFlags.EC) != 0 && EgressBlocked(ingressPort, egress.PortNumber))
             {
-                trace?.Add(ingressPort.Name, $"ACS egress control vector blocks root port {egress.PortNumber} ({egress.Name})");
-                return new RouteResult(RouteStatus.AcsViolation, RoutePath.None, RouteReason.AcsEgressBlocked, ingressPort) { RedirectedAt = redirectedAt, ReachedRootComplex = true };
+                trace?.Add(ingressPort.Name, "ACS egress control vector blocks root port {0} ({1})", egress.PortNumber, egress.Name);
+                return Refuse(RouteStatus.AcsViolation, RouteReason.AcsEgressBlocked, ingressPort, redirectedAt, true);
             }
 
-            trace?.Add(rc, hairpin ? $"back down {egress.Name}" : $"forwarded to {egress.Name}");
+            trace?.Add(rc, hairpin ? "back down {0}" : "forwarded to {0}", egress.Name);
             PciBar? claim = Descend(egress is PciBridge bridge ? bridge.SecondaryBus : egress.Bus, t, trace, out PciBridge? unclaimedAt);
             return Deliver(claim, unclaimedAt, t, RoutePath.RootComplexPeer, hairpin ? RouteReason.RootComplexHairpin : RouteReason.RootComplexForward, null, redirectedAt, null, true, contiguous, trace);
         }
 
-        trace?.Add(rc, $"nothing claims 0x{t:x}");
-        return new RouteResult(RouteStatus.UnsupportedRequest, RoutePath.None, RouteReason.Unclaimed, null) { RedirectedAt = redirectedAt, ReachedRootComplex = true };
+        trace?.Add(rc, "nothing claims 0x{0:x}", t);
+        return Refuse(RouteStatus.UnsupportedRequest, RouteReason.Unclaimed, null, redirectedAt, true);
     }
+
+    // The results are built in small methods of their own so that the routing methods keep small stack frames: a
+    // RouteResult temporary holds five references, and every such local is zeroed on each call.
+
+    /// <summary>A request that was not delivered.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static RouteResult Refuse(RouteStatus status, RouteReason reason, PciFunction? decidedAt, PciFunction? redirectedAt, bool reachedRootComplex) =>
+        new(status, RoutePath.None, reason, decidedAt) { RedirectedAt = redirectedAt, ReachedRootComplex = reachedRootComplex };
+
+    /// <summary>A request the root complex delivered to host RAM.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static RouteResult DeliverToRam(ulong t, BarRegion ram, ulong ramOffset, ulong contiguous, PciFunction? redirectedAt) =>
+        new(RouteStatus.Delivered, RoutePath.HostMemory, RouteReason.HostMemory, null)
+        {
+            RedirectedAt = redirectedAt,
+            ReachedRootComplex = true,
+            TargetAddress = new BusAddress(t),
+            TargetMemory = ram,
+            TargetOffset = ramOffset,
+            ContiguousBytes = contiguous,
+        };
 
     /// <summary>Walks down from a bus by BARs and bridge windows to the completer.</summary>
     /// <param name="unclaimedAt">When nothing claims the address: the bridge whose bus had no taker (null for a root bus).</param>
@@ -214,7 +241,7 @@ public sealed partial class PcieFabric
                 {
                     if (bar.Contains(a))
                     {
-                        trace?.Add(endpoint.Name, $"claimed by BAR{bar.Index}");
+                        trace?.Add(endpoint.Name, "claimed by BAR{0}", bar.Index);
                         unclaimedAt = null;
                         return bar;
                     }
@@ -233,7 +260,7 @@ public sealed partial class PcieFabric
 
             if (next is null)
             {
-                trace?.Add(bus.Self?.Name ?? bus.HostBridge.Name, $"nothing on bus {bus.Number:x2} claims 0x{a:x}");
+                trace?.Add(bus.Self?.Name ?? bus.HostBridge.Name, "nothing on bus {0:x2} claims 0x{1:x}", bus.Number, a);
                 unclaimedAt = bus.Self;
                 return null;
             }
@@ -244,11 +271,12 @@ public sealed partial class PcieFabric
     }
 
     /// <summary>The result for a request that went down to <paramref name="claim"/> (or found nothing there).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static RouteResult Deliver(PciBar? claim, PciBridge? unclaimedAt, ulong a, RoutePath path, RouteReason reason, PciFunction? decidedAt, PciFunction? redirectedAt, PciFunction? completionRedirect, bool reachedRootComplex, ulong contiguous, RouteTrace? trace)
     {
         if (claim is null)
         {
-            return new RouteResult(RouteStatus.UnsupportedRequest, RoutePath.None, RouteReason.Unclaimed, unclaimedAt) { RedirectedAt = redirectedAt, ReachedRootComplex = reachedRootComplex };
+            return Refuse(RouteStatus.UnsupportedRequest, RouteReason.Unclaimed, unclaimedAt, redirectedAt, reachedRootComplex);
         }
 
         if (completionRedirect is not null)

@@ -17,4 +17,7 @@ public enum RoutePath : byte
 
     /// <summary>Up to the root complex and back down to a BAR (same root port, another one, or another host bridge).</summary>
     RootComplexPeer,
+
+    /// <summary>Up to the root complex and into the host's interrupt controller: a write to the x86 MSI window.</summary>
+    Interrupt,
 }

@@ -49,4 +49,7 @@ public enum RouteReason : byte
 
     /// <summary>No BAR, window or RAM claims the address.</summary>
     Unclaimed,
+
+    /// <summary>A write to the x86 MSI window (0xFEE0_0000–0xFEEF_FFFF): an interrupt message, never translated.</summary>
+    MsiWindow,
 }

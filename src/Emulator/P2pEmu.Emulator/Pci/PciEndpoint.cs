@@ -10,7 +10,7 @@ namespace P2pEmu.Emulator.Pci;
 /// VF. Its BARs decode where software programmed them, only while memory space is enabled (for a VF: while
 /// the PF's SR-IOV control has VF Enable and VF Memory Space Enable).
 /// </summary>
-public sealed class PciEndpoint : PciFunction, IDisposable
+public sealed partial class PciEndpoint : PciFunction, IDisposable
 {
     private readonly PciBar?[] _barsByIndex = new PciBar?[6];
     private readonly List<PciBar> _bars = new();
@@ -32,6 +32,7 @@ public sealed class PciEndpoint : PciFunction, IDisposable
             AddBar(spec);
         }
 
+        InitializeMsiX(identity.MsiX, caps);
         InitializeAcs(description.Acs, caps);
         if (totalVfs > 0)
         {
@@ -110,8 +111,7 @@ public sealed class PciEndpoint : PciFunction, IDisposable
             foreach (PciBar bar in vf._bars)
             {
                 ulong baseAddress = ReadBarAddress(sriov + SriovConfig.VfBar0, bar.Index, bar.Is64Bit);
-                bar.Address = unchecked(baseAddress + ((ulong)vf.VfIndex * bar.SizeBytes));
-                bar.Decoding = decode && vf.VfIndex < numVfs && baseAddress != 0;
+                bar.SetDecode(unchecked(baseAddress + ((ulong)vf.VfIndex * bar.SizeBytes)), decode && vf.VfIndex < numVfs && baseAddress != 0);
             }
         }
     }
@@ -119,6 +119,7 @@ public sealed class PciEndpoint : PciFunction, IDisposable
     private protected override void OnConfigWritten(int offset, int length)
     {
         base.OnConfigWritten(offset, length);
+        OnMsiXConfigWritten(offset, length);
         if (IsVirtualFunction)
         {
             return;
@@ -227,8 +228,8 @@ public sealed class PciEndpoint : PciFunction, IDisposable
     {
         foreach (PciBar bar in _bars)
         {
-            bar.Address = ReadBarAddress(PciConfig.Bar0, bar.Index, bar.Is64Bit);
-            bar.Decoding = MemorySpaceEnabled && bar.Address != 0;
+            ulong address = ReadBarAddress(PciConfig.Bar0, bar.Index, bar.Is64Bit);
+            bar.SetDecode(address, MemorySpaceEnabled && address != 0);
         }
     }
 }

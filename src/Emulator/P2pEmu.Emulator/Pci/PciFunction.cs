@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Topology;
@@ -14,6 +15,7 @@ public abstract class PciFunction
 {
     private PciBus? _bus;
     private PciBridge? _upstreamBridge;
+    private UpstreamClimb? _upstreamClimb;
 
     private protected PciFunction(string name, DeviceKind kind, PciExpressPortType portType, string jsonPath)
     {
@@ -22,6 +24,9 @@ public abstract class PciFunction
         PortType = portType;
         JsonPath = jsonPath;
         Config.Written += OnConfigWritten;
+
+        // After the decoding above, so a router that sees the new generation also sees the new state.
+        Config.Written += (_, _) => _bus?.HostBridge.ConfigChanged();
     }
 
     public string Name { get; }
@@ -46,6 +51,13 @@ public abstract class PciFunction
     public Bdf Bdf => Bdf.FromBusDevFn(Bus.Number, DevFn);
 
     public HostBridge HostBridge => Bus.HostBridge;
+
+    /// <summary>The fabric's cached climb of this function's requests to the root complex (see <see cref="Fabric.UpstreamClimb"/>).</summary>
+    internal UpstreamClimb? UpstreamClimb
+    {
+        get => Volatile.Read(ref _upstreamClimb);
+        set => Volatile.Write(ref _upstreamClimb, value);
+    }
 
     /// <summary>Linux <c>pci_physfn()</c>: the PF of a VF, the function itself otherwise.</summary>
     public virtual PciFunction PhysicalFunction => this;

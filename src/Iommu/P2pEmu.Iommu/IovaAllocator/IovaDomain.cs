@@ -42,6 +42,11 @@ public sealed partial class IovaDomain : IDisposable
     /// <summary>Number of rcache size classes, 1 to 32 pages (Linux <c>IOVA_RANGE_CACHE_MAX_SIZE</c>).</summary>
     public const int RangeCacheClasses = 6;
 
+    private static int s_nextThreadCpu;
+
+    [ThreadStatic]
+    private static int s_threadCpuPlusOne;
+
     private readonly Lock _treeLock = new();
     private readonly IovaTree _tree = new();
     private readonly int _anchor;
@@ -128,10 +133,25 @@ public sealed partial class IovaDomain : IDisposable
     public int MagazineCapacity => _rcaches[0].MagazineCapacity;
 
     /// <summary>
-    /// The calling thread's CPU index: <see cref="Thread.GetCurrentProcessorId"/> modulo <see cref="CpuCount"/>. Like
-    /// Linux's <c>raw_cpu_ptr</c> it may be stale by the time it is used; the per-CPU locks keep that safe.
+    /// The calling thread's CPU index, modulo <see cref="CpuCount"/>. Each thread is given a virtual CPU the first time
+    /// it asks (0, 1, 2, … in order of first use) and keeps it: unlike the processor the OS happens to run the thread
+    /// on, this makes which magazine a run uses, and so every IOVA it gets, reproducible. Linux tasks migrate between
+    /// CPUs; the per-CPU locks keep either way safe.
     /// </summary>
-    public int CurrentCpu => (int)(unchecked((uint)Thread.GetCurrentProcessorId()) % (uint)CpuCount); // -1 (unknown) maps to some CPU
+    public int CurrentCpu
+    {
+        get
+        {
+            int cpu = s_threadCpuPlusOne;
+            if (cpu == 0)
+            {
+                cpu = Interlocked.Increment(ref s_nextThreadCpu);
+                s_threadCpuPlusOne = cpu;
+            }
+
+            return (cpu - 1) % CpuCount;
+        }
+    }
 
     /// <summary>
     /// Linux <c>alloc_iova</c>: allocates <paramref name="sizePages"/> pages at or below pfn

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Pci;
+using P2pEmu.Emulator.Tests.Pci;
 using P2pEmu.Emulator.Topology;
 using P2pEmu.Emulator.Topology.Lspci;
 using Xunit;
@@ -166,6 +167,35 @@ public sealed class LspciCompatibilityTests : IDisposable
     }
 
     [LspciFact]
+    public void Verbose_WrittenDump_DecodesMsiXSizeTableAndPba_AndMessageControl()
+    {
+        var models = new MsiXTestModels(65, "nvme0");
+        using PcieFabric fabric = FabricBuilder.Build(DumpSamples.Machine(), models);
+        var nvme = (PciEndpoint)fabric["nvme0"];
+        int cap = nvme.MsiXCapabilityOffset;
+        (int tableBar, uint tableOffset) = nvme.MsiXTableLocation;
+        (int pbaBar, uint pbaOffset) = nvme.MsiXPbaLocation;
+
+        Dictionary<string, string> disabled = VerboseBlocks(LspciDumpWriter.Write(fabric));
+        nvme.Config.Write16(cap + MsiXConfig.Flags, MsiXConfig.FlagsEnable | MsiXConfig.FlagsMaskAll);
+        Dictionary<string, string> enabled = VerboseBlocks(LspciDumpWriter.Write(fabric));
+
+        string block = disabled[nvme.Address];
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"Capabilities: [{cap:x2}] MSI-X: Enable- Count={nvme.MsiXTableSize} Masked-"), block, StringComparison.Ordinal);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"Vector table: BAR={tableBar} offset={tableOffset:x8}"), block, StringComparison.Ordinal);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"PBA: BAR={pbaBar} offset={pbaOffset:x8}"), block, StringComparison.Ordinal);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"MSI-X: Enable+ Count={nvme.MsiXTableSize} Masked+"), enabled[nvme.Address], StringComparison.Ordinal);
+        Assert.Equal(65, nvme.MsiXTableSize);
+        foreach (PciFunction function in fabric.Functions)
+        {
+            if (!ReferenceEquals(function, nvme))
+            {
+                Assert.DoesNotContain("MSI-X", disabled[function.Address], StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [LspciFact]
     public void Tree_RealDesktopXxx_MatchesTheRebuiltFabric()
     {
         using PcieFabric rebuilt = FabricBuilder.Build(LspciDumpReader.Parse(DumpSamples.RealDesktopXxx));
@@ -181,8 +211,10 @@ public sealed class LspciCompatibilityTests : IDisposable
         }.Select(bit => bit.Item1 + ((flags & bit.Item2) != 0 ? "+" : "-")));
 
     /// <summary>lspci -D -nn -vvv output split into blocks keyed by address.</summary>
-    private Dictionary<string, string> VerboseBlocks() =>
-        LspciTool.Run(_dump, "-D", "-nn", "-vvv")
+    private Dictionary<string, string> VerboseBlocks() => VerboseBlocks(_dump);
+
+    private static Dictionary<string, string> VerboseBlocks(string dump) =>
+        LspciTool.Run(dump, "-D", "-nn", "-vvv")
             .Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
             .Where(block => block.Length > 12 && block[4] == ':')
             .ToDictionary(block => block[..block.IndexOf(' ', StringComparison.Ordinal)], StringComparer.Ordinal);

@@ -1,0 +1,223 @@
+using System.Globalization;
+using P2pEmu.Dma.Block;
+
+namespace P2pEmu.Drivers.Nvme;
+
+/// <content>
+/// The blk-mq side (Linux <c>nvme_mq_ops</c>): <c>nvme_queue_rq</c>, <c>nvme_poll</c>, <c>nvme_handle_cqe</c>,
+/// <c>nvme_complete_rq</c> with its retry rule, and <c>nvme_timeout</c>.
+/// </content>
+public sealed partial class NvmeDev
+{
+    private const int TagBits = 12;
+    private const int TagMask = (1 << TagBits) - 1;
+
+    /// <summary>
+    /// <c>nvme_queue_rq</c>: builds the command (<c>nvme_setup_rw</c>, or the passthrough command as given), tags it
+    /// with the request's tag and generation counter, maps the data into PRPs or an SGL, copies the entry into the SQ and
+    /// rings the doorbell.
+    /// </summary>
+    BlkStatus IBlkMqOps.QueueRq(BlkMqHwCtx hctx, Request request, bool last)
+    {
+        var queue = (NvmeQueue)hctx.DriverData!;
+        if (!queue.IsEnabled || State != NvmeCtrlState.Live)
+        {
+            return BlkStatus.IoErr; // nvme_fail_nonready_command: the controller is gone
+        }
+
+        var iod = request.Pdu as NvmeIod ?? new NvmeIod();
+        request.Pdu = iod;
+        iod.Reset();
+        NvmeCommand command;
+        if (iod.Passthrough is NvmeCommand passthrough)
+        {
+            command = passthrough;
+        }
+        else if (request.Queue.QueueData is NvmeNs ns && request.Op is ReqOp.Read or ReqOp.Write)
+        {
+            ulong slba = request.Sector >> (ns.LbaShift - BlockGeometry.SectorShift);
+            command = new NvmeCommand
+            {
+                Opcode = request.Op == ReqOp.Write ? NvmeOpcode.CmdWrite : NvmeOpcode.CmdRead,
+                Nsid = ns.Nsid,
+                Cdw10 = unchecked((uint)slba),
+                Cdw11 = (uint)(slba >> 32),
+                Cdw12 = (request.PayloadBytes >> ns.LbaShift) - 1,
+            };
+        }
+        else
+        {
+            return BlkStatus.IoErr;
+        }
+
+        byte genctr = queue.NextGenctr(request.Tag);
+        command.CommandId = (ushort)((genctr << TagBits) | request.Tag);
+        if (request.NrPhysSegments > 0)
+        {
+            BlkStatus mapped = MapData(queue, request, iod, ref command);
+            if (mapped != BlkStatus.Ok)
+            {
+                return mapped;
+            }
+        }
+
+        lock (queue.SqLock)
+        {
+            queue.CopyCmdAndRing(in command);
+        }
+
+        return BlkStatus.Ok;
+    }
+
+    /// <summary><c>nvme_poll</c>: reaps the queue's completions (what an interrupt handler will call too).</summary>
+    int IBlkMqOps.Poll(BlkMqHwCtx hctx) => ReapQueue((NvmeQueue)hctx.DriverData!);
+
+    /// <summary>
+    /// <c>nvme_timeout</c>: first a last poll ("completion polled"); a controller that reads all-ones or reports CSTS.CFS
+    /// is marked dead and every request in flight fails. Deviation: a healthy controller's late command is not
+    /// aborted (no Abort command, no reset): the request is unmapped and ends with <see cref="BlkStatus.TimeOut"/>.
+    /// </summary>
+    void IBlkMqOps.Timeout(Request request)
+    {
+        var queue = (NvmeQueue)request.Hctx!.DriverData!;
+        uint csts = _cpu.Readl(Bar0 + NvmeReg.Csts);
+        ReapQueue(queue);
+        if (request.IsComplete)
+        {
+            Info(string.Create(CultureInfo.InvariantCulture, $"I/O tag {request.Tag} QID {queue.Qid} timeout, completion polled"));
+            return;
+        }
+
+        if (csts == uint.MaxValue || (csts & NvmeReg.CstsCfs) != 0)
+        {
+            Info(string.Create(CultureInfo.InvariantCulture, $"controller is down; will reset: CSTS=0x{csts:x}"));
+            MarkDead(csts);
+            return;
+        }
+
+        Info(string.Create(CultureInfo.InvariantCulture, $"I/O tag {request.Tag} QID {queue.Qid} timeout"));
+        if (request.Pdu is NvmeIod iod)
+        {
+            lock (queue.CqPollLock)
+            {
+                UnmapData(request, iod);
+            }
+        }
+
+        RequestQueue.BlkMqEndRequest(request, BlkStatus.TimeOut);
+    }
+
+    /// <summary>Processes an I/O queue's completions under its poll lock.</summary>
+    private int ReapQueue(NvmeQueue queue)
+    {
+        lock (queue.CqPollLock)
+        {
+            return queue.IsEnabled ? queue.ProcessCq(_handleIoCqe) : 0;
+        }
+    }
+
+    /// <summary>
+    /// <c>nvme_handle_cqe</c>: finds the request by tag, checks the generation counter (a stale completion is
+    /// ignored), records status and DW0, unmaps the data and completes it.
+    /// </summary>
+    private void HandleIoCqe(NvmeQueue queue, NvmeCompletion cqe)
+    {
+        int tag = cqe.CommandId & TagMask;
+        int genctr = cqe.CommandId >> TagBits;
+        Request? request = queue.Hctx?.TagToRq(tag);
+        if (request is null)
+        {
+            Info(string.Create(CultureInfo.InvariantCulture, $"invalid id {cqe.CommandId} completed on queue {queue.Qid}"));
+            return;
+        }
+
+        if (genctr != queue.Genctr(tag) || request.Pdu is not NvmeIod iod)
+        {
+            Info(string.Create(CultureInfo.InvariantCulture, $"request 0x{cqe.CommandId:x} genctr mismatch (got 0x{genctr:x} expected 0x{queue.Genctr(tag):x})"));
+            return;
+        }
+
+        iod.Status = cqe.StatusField;
+        iod.Result = cqe.Result;
+        UnmapData(request, iod);
+        CompleteRq(request, iod, queue);
+    }
+
+    /// <summary>
+    /// <c>nvme_complete_rq</c>: success ends the request; an error without Do Not Retry on a request that may be
+    /// retried (not passthrough) is sent again up to <see cref="NvmeDriverOptions.MaxRetries"/> times; anything else
+    /// ends with <see cref="NvmeStatusCode.NvmeErrorStatus"/>.
+    /// </summary>
+    private void CompleteRq(Request request, NvmeIod iod, NvmeQueue queue)
+    {
+        if (iod.Status == NvmeStatusCode.Success)
+        {
+            RequestQueue.BlkMqEndRequest(request, BlkStatus.Ok);
+            return;
+        }
+
+        if (!request.NoRetry && (iod.Status & NvmeStatusCode.Dnr) == 0 && request.Retries < _options.MaxRetries && State == NvmeCtrlState.Live)
+        {
+            request.Retries++;
+            request.Queue.BlkMqRequeueRequest(request);
+            return;
+        }
+
+        if (!request.NoRetry)
+        {
+            Info(string.Create(CultureInfo.InvariantCulture, $"I/O Cmd({request.Op}) @ sector {request.Sector}, {request.PayloadBytes} bytes QID {queue.Qid}: status 0x{iod.Status & NvmeStatusCode.CodeMask:x}{((iod.Status & NvmeStatusCode.Dnr) != 0 ? " DNR" : string.Empty)}"));
+        }
+
+        RequestQueue.BlkMqEndRequest(request, NvmeStatusCode.NvmeErrorStatus(iod.Status));
+    }
+
+    /// <summary>The controller failed (CSTS.CFS or gone): nothing more is sent, and every request in flight ends.</summary>
+    private void MarkDead(uint csts)
+    {
+        if (State is NvmeCtrlState.Dead or NvmeCtrlState.Deleted)
+        {
+            return;
+        }
+
+        State = NvmeCtrlState.Dead;
+        Info(string.Create(CultureInfo.InvariantCulture, $"Removing after controller failure, CSTS=0x{csts:x}"));
+        FailInflight(NvmeStatusCode.HostAbortedCmd);
+        foreach (NvmeQueue queue in _queues)
+        {
+            queue.IsEnabled = false;
+        }
+    }
+
+    /// <summary><c>nvme_cancel_request</c> for every request in flight: unmapped and ended with <paramref name="status"/>.</summary>
+    private void FailInflight(ushort status)
+    {
+        if (TagSet is null)
+        {
+            return;
+        }
+
+        foreach (BlkMqHwCtx hctx in TagSet.HwQueues)
+        {
+            var queue = (NvmeQueue)hctx.DriverData!;
+            lock (queue.CqPollLock)
+            {
+                for (int tag = 0; tag < hctx.QueueDepth; tag++)
+                {
+                    Request? request = hctx.TagToRq(tag);
+                    if (request is null || request.IsComplete)
+                    {
+                        continue;
+                    }
+
+                    if (request.Pdu is NvmeIod iod)
+                    {
+                        iod.Status = status;
+                        UnmapData(request, iod);
+                    }
+
+                    RequestQueue.BlkMqEndRequest(request, NvmeStatusCode.NvmeErrorStatus(status));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using P2pEmu.Dma.Mapping;
+using P2pEmu.Emulator.Host;
+using P2pEmu.Emulator.Pci;
+
+namespace P2pEmu.Drivers.Nvme;
+
+/// <summary>
+/// The NVMe PCI driver (Linux <c>struct pci_driver nvme_driver</c>): matches functions of class
+/// <c>PCI_CLASS_STORAGE_EXPRESS</c> (01 08 02), probes them into <see cref="NvmeDev"/>s numbered in probe order
+/// (<c>nvme0</c>, <c>nvme1</c>, …) and removes them.
+/// </summary>
+/// <remarks>Thread safety: probe and remove serialize on one lock.</remarks>
+public sealed class NvmePciDriver
+{
+    /// <summary><c>PCI_CLASS_STORAGE_EXPRESS</c> with the NVMe programming interface (<c>0x010802</c>).</summary>
+    public const uint ClassStorageExpress = 0x01_08_02;
+
+    private readonly DmaApi _dma;
+    private readonly List<NvmeDev> _devices = new();
+    private readonly List<string> _log = new();
+    private readonly Lock _lock = new();
+    private int _nextInstance;
+
+    /// <summary>The driver over a machine's DMA API (which carries the fabric, the P2PDMA core and the page allocator).</summary>
+    /// <exception cref="ArgumentException">The DMA API has no page allocator (<see cref="DmaApi.Pages"/>) for queue memory.</exception>
+    public NvmePciDriver(DmaApi dma, NvmeDriverOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(dma);
+        if (dma.Pages is null)
+        {
+            throw new ArgumentException("The NVMe driver needs a DMA API with a page allocator for coherent memory.", nameof(dma));
+        }
+
+        _dma = dma;
+        Options = options ?? new NvmeDriverOptions();
+    }
+
+    public NvmeDriverOptions Options { get; }
+
+    /// <summary>The bound controllers, in probe order.</summary>
+    public IReadOnlyList<NvmeDev> Devices
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _devices.ToArray();
+            }
+        }
+    }
+
+    /// <summary>Probe failures (<c>nvme 0000:01:00.0: probe failed …</c>); each controller keeps its own log too.</summary>
+    public IReadOnlyList<string> KernelLog
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _log.ToArray();
+            }
+        }
+    }
+
+    /// <summary>The driver's <c>id_table</c>: an endpoint whose class code reads 01 08 02.</summary>
+    public static bool Matches(PciFunction function)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        uint classCode = function.Config.Read8(PciConfig.ClassProg) | ((uint)function.Config.Read16(PciConfig.ClassDevice) << 8);
+        return function is PciEndpoint && classCode == ClassStorageExpress;
+    }
+
+    /// <summary>Probes every matching function of the fabric not yet bound, in kernel list order.</summary>
+    /// <returns>How many probes succeeded.</returns>
+    public int ProbeAll()
+    {
+        int bound = 0;
+        foreach (PciFunction function in _dma.Fabric.Functions)
+        {
+            if (Matches(function) && Find(function) is null && Probe(function).IsSuccess)
+            {
+                bound++;
+            }
+        }
+
+        return bound;
+    }
+
+    /// <summary><c>nvme_probe</c> on one function with this driver's options (or <paramref name="options"/>).</summary>
+    /// <returns>The bound controller, or the probe's error (ENODEV for a function that does not match or is already bound).</returns>
+    public Result<NvmeDev> Probe(PciFunction function, NvmeDriverOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        lock (_lock)
+        {
+            if (!Matches(function) || FindLocked(function) is not null)
+            {
+                return Errno.ENODEV;
+            }
+
+            Result<NvmeDev> result = NvmeDev.Probe((PciEndpoint)function, _nextInstance, _dma, options ?? Options);
+            if (result.IsSuccess)
+            {
+                _nextInstance++;
+                _devices.Add(result.Value);
+            }
+            else
+            {
+                _log.Add($"nvme {function.Address}: probe with driver nvme failed with error -{(int)result.Error}");
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary><c>nvme_remove</c>: unbinds <paramref name="dev"/> (see <see cref="NvmeDev"/> for what is torn down).</summary>
+    /// <exception cref="ArgumentException"><paramref name="dev"/> is not bound to this driver.</exception>
+    public void Remove(NvmeDev dev)
+    {
+        ArgumentNullException.ThrowIfNull(dev);
+        lock (_lock)
+        {
+            if (!_devices.Remove(dev))
+            {
+                throw new ArgumentException($"{dev} is not bound to this driver.", nameof(dev));
+            }
+
+            dev.Remove();
+        }
+    }
+
+    /// <summary>The controller bound to <paramref name="function"/>, or null.</summary>
+    public NvmeDev? Find(PciFunction function)
+    {
+        lock (_lock)
+        {
+            return FindLocked(function);
+        }
+    }
+
+    private NvmeDev? FindLocked(PciFunction function) => _devices.Find(d => ReferenceEquals(d.Pdev, function));
+}
