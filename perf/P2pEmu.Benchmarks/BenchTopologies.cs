@@ -108,6 +108,35 @@ internal static class BenchTopologies
         return Machine(Hb0RamBytes, HostBridge("hb0", new[] { hostDevice }.Concat(rootPorts).ToArray()));
     }
 
+    /// <summary>Namespace size of <see cref="NvmePair"/>'s nvme0 (RAM-backed; 8× the L3, so random reads miss the caches).</summary>
+    public const ulong NvmeNamespaceBytes = 256 * MiB;
+
+    /// <summary>CMB size of <see cref="NvmePair"/>'s nvme1 (a multiple of 2 MiB, so the driver registers it as p2pmem).</summary>
+    public const ulong NvmeCmbBytes = 16 * MiB;
+
+    /// <summary>
+    /// nvme: hb0 with an IOMMU in <paramref name="iommu"/> mode (translating by default) and the allow-listed host device 8086:2020, rp0 → switch sw0 {dp0 → nvme0 (one
+    /// RAM-backed namespace of <see cref="NvmeNamespaceBytes"/>, no CMB), dp1 → nvme1 (a <see cref="NvmeCmbBytes"/>
+    /// CMB and a 16 MiB namespace)}, 256 MiB of host RAM. No ACS on the switch ports, so nvme0 → nvme1's CMB is
+    /// BUS_ADDR and turns around in sw0.
+    /// </summary>
+    public static TopologyDescription NvmePair(IommuMode iommu = IommuMode.Translate)
+    {
+        DeviceDescription sw0 = new DeviceDescription("sw0", DeviceKind.Switch, Path("sw0"))
+        {
+            Upstream = new PortDescription("sw0.up", null, Array.Empty<DeviceDescription>(), Path("sw0.up")),
+            Ports = new[]
+            {
+                new PortDescription("sw0.dp0", null, new[] { Nvme("nvme0", 0, NvmeNamespaceBytes) }, Path("sw0.dp0")),
+                new PortDescription("sw0.dp1", null, new[] { Nvme("nvme1", NvmeCmbBytes, 16 * MiB) }, Path("sw0.dp1")),
+            },
+        };
+
+        DeviceDescription hostDevice = new("hostdev", DeviceKind.HostBridge, Path("hostdev")) { Slot = new PciSlot(0, 0), VendorId = 0x8086, DeviceId = 0x2020 };
+        HostBridgeDescription hb0 = HostBridge("hb0", hostDevice, RootPort("rp0", sw0)) with { Iommu = iommu };
+        return Machine(Hb0RamBytes, hb0);
+    }
+
     /// <summary>Total bytes of BARs and RAM that <see cref="Large"/> maps.</summary>
     public static ulong LargeTotalBytes => LargeRamBytes + (LargeEndpoints * LargeBarBytes);
 
@@ -122,6 +151,13 @@ internal static class BenchTopologies
 
     private static DeviceDescription Endpoint(string name, ulong barBytes) =>
         new(name, DeviceKind.Endpoint, Path(name)) { Bars = new[] { new BarDescription(0, barBytes, true, true) } };
+
+    private static DeviceDescription Nvme(string name, ulong cmbBytes, ulong namespaceBytes) =>
+        new(name, DeviceKind.Nvme, Path(name))
+        {
+            CmbBytes = cmbBytes,
+            Namespaces = new[] { new NamespaceDescription(namespaceBytes, null, $"$.{name}.namespaces[0]") },
+        };
 
     private static string Path(string name) => "$." + name;
 }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using P2pEmu.Dma.Block;
+using P2pEmu.Dma.DmaBuf;
 using P2pEmu.Dma.Mapping;
 using P2pEmu.Dma.P2pDma;
 using P2pEmu.Drivers.Nvme;
@@ -19,7 +20,7 @@ namespace P2pEmu.Machine;
 /// <summary>
 /// A running emulated machine built from a topology: the enumerated PCIe fabric with host RAM and every
 /// device (NVMe controllers behind their BAR0), an IOMMU on each host bridge whose mode is not off, and the host software (P2PDMA, the DMA
-/// API, the NVMe driver with a disk per namespace). The single composition root that the CLI, the tests and the benchmarks use.
+/// API, the NVMe driver with a disk per namespace, dma-buf). The single composition root that the CLI, the tests and the benchmarks use.
 /// </summary>
 public sealed class Machine : IDisposable
 {
@@ -35,6 +36,7 @@ public sealed class Machine : IDisposable
         Iommus = IommuUnit.InstallAll(fabric, Pages);
         P2pDma = new P2pDmaHost(fabric);
         Dma = new DmaApi(fabric, P2pDma, Iommus) { Pages = Pages };
+        DmaBuf = new DmaBufHost(Dma);
         NvmeDriver = new NvmePciDriver(Dma, options.Nvme);
         if (options.BindDrivers)
         {
@@ -62,6 +64,9 @@ public sealed class Machine : IDisposable
 
     /// <summary>The kernel's DMA mapping API on this machine.</summary>
     public DmaApi Dma { get; }
+
+    /// <summary>The kernel's dma-buf framework on this machine, following the topology's kernel profile.</summary>
+    public DmaBufHost DmaBuf { get; }
 
     /// <summary>The NVMe controller models, by topology name (what a driver reaches through BAR0).</summary>
     public IReadOnlyDictionary<string, NvmeController> NvmeControllers => _nvme.Controllers;

@@ -91,6 +91,7 @@ public sealed class NvmeIrqTests
             KernelBuffer.Ok(disk.WriteDirect(i * 4096L, buffer.Vecs(0, 4096)));
         }
 
+        NvmeReadWriteTests.SettleReaps(dev);
         for (int q = 0; q < dev.IoQueues.Count; q++)
         {
             long taken = msi.Count(dev.IrqVectors[dev.IoQueues[q].CqVector]) - interrupts[q];
@@ -172,6 +173,7 @@ public sealed class NvmeIrqTests
             Assert.Equal(KernelBuffer.Hash(data), KernelBuffer.Hash(target.Read(0, data.Length)));
         }
 
+        NvmeReadWriteTests.SettleReaps(dev);
         Assert.All(dev.IoQueues, q => Assert.True(q.Completions >= 4));
         Assert.InRange(machine.Fabric.Msi.Count(dev.IrqVectors[1]) - interrupts, 1, dev.IoQueues[0].Completions);
     }

@@ -63,6 +63,7 @@ public sealed class NvmeOwnCmbTests
         Assert.Equal(peer, PeerBytes(machine.Fabric)); // no SQ entry crossed the fabric
         Assert.All(machine.Iommus, u => Assert.Equal(0, u.Faults.TotalCount));
         Assert.Equal(NvmeCtrlState.Live, dev.State);
+        NvmeReadWriteTests.SettleReaps(dev);
         Assert.True(dev.IoQueues[0].Completions > 0);
     }
 

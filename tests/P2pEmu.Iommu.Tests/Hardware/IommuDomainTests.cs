@@ -166,6 +166,29 @@ public sealed class IommuDomainTests
     }
 
     [Fact]
+    public void SmallPageRuns_AcrossTwoLeafTables_MapEveryPage_AndUnmapStopsAtTheHoleInTheSecond()
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.NewDomain();
+        const ulong Start = MiB2 - (3 * KiB4); // 3 pages in one leaf table, then 5 in the next
+        Assert.Equal(Errno.None, domain.Map(new Iova(Start), new BusAddress(0x40_1000), 8 * KiB4, IommuProt.ReadWrite));
+        Assert.Equal(KiB4, domain.Unmap(new Iova(MiB2 + (2 * KiB4)), KiB4)); // punch a hole: the 6th page
+
+        for (ulong page = 0; page < 8; page++)
+        {
+            ulong expected = page == 5 ? 0 : 0x40_1000 + (page * KiB4) + 8;
+            Assert.Equal(expected, domain.IovaToPhys(new Iova(Start + (page * KiB4) + 8)));
+        }
+
+        Assert.Equal(5 * KiB4, domain.Unmap(new Iova(Start), 8 * KiB4)); // 3 + 2 pages, then the hole
+        Assert.Equal(0x40_1000 + (6 * KiB4), domain.IovaToPhys(new Iova(Start + (6 * KiB4))));
+        Assert.Equal(2 * KiB4, domain.MappedBytes);
+        Assert.Equal(Errno.EEXIST, domain.Map(new Iova(Start), new BusAddress(0x80_0000), 8 * KiB4, IommuProt.ReadWrite));
+        Assert.Equal(2 * KiB4, domain.MappedBytes); // the pages mapped before the conflict were rolled back
+        Assert.Equal(0UL, domain.IovaToPhys(new Iova(Start)));
+    }
+
+    [Fact]
     public void Unmap_PartOfALargePage_UnmapsTheWholePage_LikeIntel()
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));

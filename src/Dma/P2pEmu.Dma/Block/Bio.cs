@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
 using P2pEmu.Dma.P2pDma;
 using P2pEmu.Emulator.Addressing;
 
@@ -11,11 +12,21 @@ namespace P2pEmu.Dma.Block;
 /// (spec §3.4, <c>zone_device_pages_have_same_pgmap</c>); a P2P bio is flagged <see cref="ReqFlags.P2pdma"/> and
 /// <see cref="ReqFlags.NoMerge"/>.
 /// </summary>
-/// <remarks>Not thread safe: a bio is built by one thread, then submitted.</remarks>
+/// <remarks>
+/// Not thread safe: a bio is built by one thread, then submitted. Once submitted it belongs to the block layer until
+/// it ends (<see cref="IsDone"/>); then <see cref="Reset"/> makes it ready for the next I/O without allocating
+/// (Linux <c>bio_reset</c>, as a caller that keeps its own bios does).
+/// </remarks>
 public sealed class Bio
 {
     private readonly P2pDmaHost _p2p;
     private readonly List<BioVec> _vecs = new();
+    private int _remaining;
+    private int _done;
+    private int _status;
+
+    /// <summary>Created by the first waiter that has to sleep; the bio's end pulses it (nobody waits in the common case).</summary>
+    private object? _waitGate;
 
     /// <summary><c>bio_alloc</c>: an empty bio of <paramref name="op"/> at <paramref name="sector"/> (512-byte units).</summary>
     /// <param name="p2p">The machine's P2PDMA state, which knows every page map (<c>page_pgmap</c>).</param>
@@ -33,13 +44,13 @@ public sealed class Bio
         MaxVecs = maxVecs;
     }
 
-    public ReqOp Op { get; }
+    public ReqOp Op { get; private set; }
 
     /// <summary><c>bi_opf</c>'s flags.</summary>
     public ReqFlags Flags { get; private set; }
 
     /// <summary><c>bi_iter.bi_sector</c>: the first 512-byte sector.</summary>
-    public ulong Sector { get; }
+    public ulong Sector { get; private set; }
 
     /// <summary><c>bi_iter.bi_size</c>: data bytes.</summary>
     public uint Size { get; private set; }
@@ -55,6 +66,53 @@ public sealed class Bio
 
     /// <summary>The page map of the bio's pages when it carries P2P pages; null for host RAM.</summary>
     public P2pPagemap? Pagemap { get; private set; }
+
+    /// <summary>
+    /// <c>bi_end_io</c>: called once when the bio ends (every request it became has ended, or it failed before
+    /// dispatch), on the thread that ended it — the submitter, or whoever reaps the device's completions. Null for none.
+    /// </summary>
+    public BioEndIo? EndIo { get; set; }
+
+    /// <summary><c>bi_private</c>: the submitter's data for <see cref="EndIo"/>.</summary>
+    public object? Private { get; set; }
+
+    /// <summary><c>bi_status</c>: the first error of its requests, or Ok; valid once <see cref="IsDone"/>.</summary>
+    public BlkStatus Status => (BlkStatus)Volatile.Read(ref _status);
+
+    /// <summary>True once the bio ended (<c>bio_endio</c> ran).</summary>
+    public bool IsDone => Volatile.Read(ref _done) != 0;
+
+    /// <summary><c>bi_cookie</c>: the hardware queue its last request went to, which <c>bio_poll</c> polls first.</summary>
+    internal BlkMqHwCtx? Cookie { get; set; }
+
+    /// <summary>Its requests went to more than one hardware queue, so polling for it polls them all.</summary>
+    internal bool SpansQueues { get; set; }
+
+    /// <summary>
+    /// <c>bio_reset</c>: empties the bio for a new I/O of <paramref name="op"/> at <paramref name="sector"/> — no pages,
+    /// flags, status, <see cref="EndIo"/> or <see cref="Private"/> — keeping its bio_vec storage.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The bio was submitted and has not ended.</exception>
+    public void Reset(ReqOp op, ulong sector)
+    {
+        if (Volatile.Read(ref _remaining) != 0)
+        {
+            throw new InvalidOperationException("A bio in flight cannot be reset.");
+        }
+
+        _vecs.Clear();
+        Op = op;
+        Sector = sector;
+        Flags = ReqFlags.None;
+        Size = 0;
+        Pagemap = null;
+        EndIo = null;
+        Private = null;
+        Cookie = null;
+        SpansQueues = false;
+        _status = (int)BlkStatus.Ok;
+        _done = 0;
+    }
 
     /// <summary>
     /// Linux <c>bio_add_page</c>: appends <paramref name="length"/> bytes at <paramref name="offset"/> into the page at
@@ -143,6 +201,75 @@ public sealed class Bio
 
         Size -= bytes;
         return removed;
+    }
+
+    /// <summary>
+    /// <c>submit_bio</c>'s start: the bio is about to become <paramref name="requests"/> requests, each of which ends
+    /// with <see cref="EndRequest"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The bio is in flight, or already ended and was not reset.</exception>
+    internal void BeginSubmit(int requests)
+    {
+        if (Volatile.Read(ref _remaining) != 0 || IsDone)
+        {
+            throw new InvalidOperationException("The bio was already submitted; reset it before submitting it again.");
+        }
+
+        Volatile.Write(ref _remaining, requests);
+    }
+
+    /// <summary>
+    /// One of the bio's requests ended with <paramref name="status"/> (the first error is kept); the last one ends the
+    /// bio (<c>bio_endio</c>).
+    /// </summary>
+    internal void EndRequest(BlkStatus status)
+    {
+        if (status != BlkStatus.Ok)
+        {
+            Interlocked.CompareExchange(ref _status, (int)status, (int)BlkStatus.Ok);
+        }
+
+        if (Interlocked.Decrement(ref _remaining) > 0)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _done, 1);
+        EndIo?.Invoke(this);
+
+        // _done was published before the gate is read (a full fence on each side, see WaitForEnd).
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _waitGate) is object gate)
+        {
+            lock (gate)
+            {
+                Monitor.PulseAll(gate);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sleeps until the bio ends (an interrupt handler ends its last request) or <paramref name="timeoutMilliseconds"/>
+    /// pass (<c>submit_bio_wait</c>'s <c>wait_for_completion_io</c>).
+    /// </summary>
+    /// <returns>Whether it has ended.</returns>
+    public bool WaitForEnd(int timeoutMilliseconds)
+    {
+        if (IsDone)
+        {
+            return true;
+        }
+
+        object gate = LazyInitializer.EnsureInitialized(ref _waitGate);
+        lock (gate)
+        {
+            if (!IsDone)
+            {
+                Monitor.Wait(gate, timeoutMilliseconds);
+            }
+        }
+
+        return IsDone;
     }
 
     public override string ToString() => $"{Op} sector {Sector} +{Size} bytes in {_vecs.Count} vecs{(Pagemap is null ? string.Empty : " (P2P)")}";

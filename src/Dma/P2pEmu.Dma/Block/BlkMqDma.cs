@@ -30,7 +30,8 @@ public static class BlkMqDma
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(iter);
         state.UsesIova = false;
-        iter.P2pdma = new PciP2pdmaMapState();
+        iter.P2pdma.Provider = null;
+        iter.P2pdma.MapType = PciP2pdmaMapType.Unknown;
         iter.Status = BlkStatus.Ok;
         iter.NextSegment = 0;
         if (request.Segments.Count == 0)

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Threading;
 
 namespace P2pEmu.Dma.Block;
@@ -6,18 +7,35 @@ namespace P2pEmu.Dma.Block;
 /// Linux <c>struct blk_mq_hw_ctx</c> with its <c>blk_mq_tags</c>: one hardware queue of a tag set, the requests in
 /// flight on it by tag, and the driver's queue (<see cref="DriverData"/>, e.g. the NVMe SQ/CQ pair).
 /// </summary>
-/// <remarks>Thread safety: tags are taken and released under one lock; <see cref="TagToRq"/> reads without it.</remarks>
+/// <remarks>
+/// Tags are handed out lowest first from a bitmap of busy tags (Linux's <c>sbitmap</c>, without its per-CPU hints).
+/// Each tag has a static request (<c>static_rqs</c>), made on the tag's first use, that carries bios.
+/// Thread safety: tags are taken and released without a lock (compare-and-swap on the bitmap; a request's slot is
+/// cleared before its bit); <see cref="TagToRq"/> reads the slots.
+/// </remarks>
 public sealed class BlkMqHwCtx
 {
     private readonly Request?[] _tags;
-    private readonly Lock _lock = new();
+    private readonly Request?[] _staticRqs;
+    private readonly ulong[] _busy;
     private long _dispatched;
 
-    internal BlkMqHwCtx(int index, int queueDepth)
+    internal BlkMqHwCtx(BlkMqTagSet tagSet, int index, int queueDepth)
     {
+        TagSet = tagSet;
         Index = index;
         _tags = new Request?[queueDepth];
+        _staticRqs = new Request?[queueDepth];
+        _busy = new ulong[(queueDepth + 63) / 64];
+        int spare = (_busy.Length * 64) - queueDepth;
+        if (spare != 0)
+        {
+            _busy[^1] = ~0UL << (64 - spare); // bits past the last tag are never free
+        }
     }
+
+    /// <summary>The tag set it belongs to.</summary>
+    public BlkMqTagSet TagSet { get; }
 
     /// <summary><c>queue_num</c>: 0-based.</summary>
     public int Index { get; }
@@ -44,16 +62,13 @@ public sealed class BlkMqHwCtx
     {
         get
         {
-            lock (_lock)
+            int n = 0;
+            for (int tag = 0; tag < _tags.Length; tag++)
             {
-                int n = 0;
-                foreach (Request? r in _tags)
-                {
-                    n += r is null ? 0 : 1;
-                }
-
-                return n;
+                n += Volatile.Read(ref _tags[tag]) is null ? 0 : 1;
             }
+
+            return n;
         }
     }
 
@@ -62,33 +77,66 @@ public sealed class BlkMqHwCtx
 
     public override string ToString() => $"hctx{Index} ({InFlight}/{QueueDepth} in flight)";
 
+    /// <summary>Takes the lowest free tag for <paramref name="request"/>; -1 when every tag is in use.</summary>
     internal int TryGetTag(Request request)
     {
-        lock (_lock)
+        int tag = TakeLowestFree();
+        if (tag >= 0)
         {
-            for (int tag = 0; tag < _tags.Length; tag++)
+            Volatile.Write(ref _tags[tag], request);
+        }
+
+        return tag;
+    }
+
+    /// <summary><c>blk_mq_get_tag</c> + <c>static_rqs[tag]</c>: the lowest free tag's static request, now in use; null when every tag is.</summary>
+    internal Request? TryGetStaticRequest(RequestQueue queue)
+    {
+        int tag = TakeLowestFree();
+        if (tag < 0)
+        {
+            return null;
+        }
+
+        Request request = _staticRqs[tag] ??= new Request(this, tag, queue);
+        Volatile.Write(ref _tags[tag], request);
+        return request;
+    }
+
+    /// <summary>Releases <paramref name="request"/>'s tag, if the request still holds it.</summary>
+    internal void PutTag(Request request)
+    {
+        int tag = request.Tag;
+        if (tag >= 0 && ReferenceEquals(Interlocked.CompareExchange(ref _tags[tag], null, request), request))
+        {
+            Interlocked.And(ref _busy[tag >> 6], ~(1UL << (tag & 63)));
+        }
+    }
+
+    internal void CountDispatch() => Interlocked.Increment(ref _dispatched);
+
+    /// <summary>Marks the lowest free tag busy and returns it, or -1.</summary>
+    private int TakeLowestFree()
+    {
+        for (int word = 0; word < _busy.Length; word++)
+        {
+            while (true)
             {
-                if (_tags[tag] is null)
+                ulong busy = Volatile.Read(ref _busy[word]);
+                ulong free = ~busy;
+                if (free == 0)
                 {
-                    Volatile.Write(ref _tags[tag], request);
-                    return tag;
+                    break;
+                }
+
+                int lowest = BitOperations.TrailingZeroCount(free);
+                if (Interlocked.CompareExchange(ref _busy[word], busy | (1UL << lowest), busy) == busy)
+                {
+                    return (word << 6) + lowest;
                 }
             }
         }
 
         return -1;
     }
-
-    internal void PutTag(Request request)
-    {
-        lock (_lock)
-        {
-            if (request.Tag >= 0 && ReferenceEquals(_tags[request.Tag], request))
-            {
-                Volatile.Write(ref _tags[request.Tag], null);
-            }
-        }
-    }
-
-    internal void CountDispatch() => Interlocked.Increment(ref _dispatched);
 }

@@ -36,7 +36,7 @@ public sealed class BlkMqTagSet
         _hctxs = new BlkMqHwCtx[nrHwQueues];
         for (int i = 0; i < nrHwQueues; i++)
         {
-            _hctxs[i] = new BlkMqHwCtx(i, queueDepth);
+            _hctxs[i] = new BlkMqHwCtx(this, i, queueDepth);
         }
     }
 
@@ -53,6 +53,11 @@ public sealed class BlkMqTagSet
     /// <summary>The hardware queue the next submission goes to (see the remarks).</summary>
     internal BlkMqHwCtx MapQueue()
     {
+        if (_hctxs.Length == 1)
+        {
+            return _hctxs[0];
+        }
+
         uint cpu = unchecked((uint)Interlocked.Increment(ref _nextCpu));
         return _hctxs[cpu % (uint)_hctxs.Length];
     }

@@ -19,7 +19,8 @@ namespace P2pEmu.Dma.Block;
 /// pages go into bios with <see cref="Bio.BioAddPage"/>, so a buffer that mixes host and P2P pages (or P2P pages of
 /// two providers) becomes several bios, each homogeneous — and fails with EINVAL, before anything is submitted,
 /// when the switch falls inside a logical block; all bios are submitted, then waited for, and the first error
-/// decides the result.
+/// decides the result. The synchronous calls are the asynchronous <see cref="SubmitBio"/> followed by a polled wait,
+/// as <c>submit_bio_wait</c> is in Linux.
 /// </remarks>
 public sealed class BlockDevice
 {
@@ -85,15 +86,38 @@ public sealed class BlockDevice
         DirectIo(ReqOp.Write, position, FromExtractedPages(pages, offset, length));
 
     /// <summary>
-    /// <c>submit_bio_wait</c>: submits one bio and waits for all its requests. A bio past the end of the disk fails
-    /// with IoErr before reaching the driver (<c>bio_check_eod</c>).
+    /// <c>submit_bio</c>: submits <paramref name="bio"/> without waiting. It ends (<see cref="Bio.EndIo"/>,
+    /// <see cref="Bio.IsDone"/>, <see cref="Bio.Status"/>) once every request it became has completed; completions are
+    /// reaped by polling (<see cref="BioPoll"/>). A bio on a removed disk ends at once with Offline, one past the end of
+    /// the disk with IoErr (<c>bio_check_eod</c>), before reaching the driver.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The bio is in flight, or ended and was not <see cref="Bio.Reset"/>.</exception>
+    public void SubmitBio(Bio bio)
+    {
+        ArgumentNullException.ThrowIfNull(bio);
+        BlkStatus refused = CheckBio(bio);
+        if (refused != BlkStatus.Ok)
+        {
+            bio.BeginSubmit(1);
+            bio.EndRequest(refused);
+            return;
+        }
+
+        Queue.SubmitBio(bio);
+    }
+
+    /// <summary><c>bio_poll</c>: reaps the completions of the hardware queue(s) <paramref name="bio"/> went to.</summary>
+    /// <returns>How many completions were found (any request's, not only the bio's).</returns>
+    public int BioPoll(Bio bio) => Queue.BioPoll(bio);
+
+    /// <summary>
+    /// <c>submit_bio_wait</c>: <see cref="SubmitBio"/>, then polls until the bio ends (see
+    /// <see cref="RequestQueue.BioWait"/> for the timeout).
     /// </summary>
     public BlkStatus SubmitBioWait(Bio bio)
     {
-        ArgumentNullException.ThrowIfNull(bio);
-        var inflight = new List<Request>();
-        BlkStatus status = Submit(bio, inflight);
-        return WaitAll(inflight, status);
+        SubmitBio(bio);
+        return Queue.BioWait(bio);
     }
 
     /// <summary><c>del_gendisk</c>: the disk goes away; new I/O fails with ENODEV, the queue is marked dying.</summary>
@@ -176,14 +200,18 @@ public sealed class BlockDevice
             return Errno.EINVAL;
         }
 
-        var inflight = new List<Request>();
-        BlkStatus first = BlkStatus.Ok;
         foreach (Bio bio in bios)
         {
-            first = First(first, Submit(bio, inflight));
+            SubmitBio(bio);
         }
 
-        BlkStatus status = WaitAll(inflight, first);
+        BlkStatus status = BlkStatus.Ok;
+        foreach (Bio bio in bios)
+        {
+            BlkStatus ended = Queue.BioWait(bio);
+            status = status != BlkStatus.Ok ? status : ended;
+        }
+
         return status == BlkStatus.Ok ? Result.Ok((long)length) : BlkErrors.BlkStatusToErrno(status);
     }
 
@@ -243,7 +271,8 @@ public sealed class BlockDevice
         return bios;
     }
 
-    private BlkStatus Submit(Bio bio, List<Request> inflight)
+    /// <summary>Why a bio cannot go to the queue: Offline on a removed disk, IoErr past the end (<c>bio_check_eod</c>); else Ok.</summary>
+    private BlkStatus CheckBio(Bio bio)
     {
         if (IsRemoved)
         {
@@ -256,18 +285,6 @@ public sealed class BlockDevice
             return BlkStatus.IoErr; // bio_check_eod: "attempt to access beyond end of device"
         }
 
-        return Queue.SubmitBio(bio, inflight);
+        return BlkStatus.Ok;
     }
-
-    private BlkStatus WaitAll(List<Request> inflight, BlkStatus first)
-    {
-        foreach (Request request in inflight)
-        {
-            first = First(first, Queue.Wait(request));
-        }
-
-        return first;
-    }
-
-    private static BlkStatus First(BlkStatus current, BlkStatus next) => current != BlkStatus.Ok ? current : next;
 }

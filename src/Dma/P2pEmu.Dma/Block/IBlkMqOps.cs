@@ -9,10 +9,21 @@ public interface IBlkMqOps
 {
     /// <summary>
     /// <c>queue_rq</c>: prepares <paramref name="request"/> (maps its data) and hands it to the hardware queue.
+    /// With <paramref name="last"/> false more requests for the same hardware queue follow at once (a plug is being
+    /// flushed), so the driver may hold back announcing it (the doorbell) until the last one or <see cref="CommitRqs"/>.
     /// Ok means it is in flight; <see cref="BlkStatus.Resource"/>/<see cref="BlkStatus.DevResource"/> ask blk-mq to
     /// try again later; any other status ends the request with it (nothing reached the device).
     /// </summary>
     BlkStatus QueueRq(BlkMqHwCtx hctx, Request request, bool last);
+
+    /// <summary>
+    /// <c>commit_rqs</c>: announce to the device the requests <see cref="QueueRq"/> accepted with <c>last</c> false, when
+    /// the batch they belong to ended without a request sent with <c>last</c> (one was refused). The default does
+    /// nothing, for a driver that announces every request at once.
+    /// </summary>
+    void CommitRqs(BlkMqHwCtx hctx)
+    {
+    }
 
     /// <summary><c>poll</c>: reaps the hardware queue's completions; returns how many it found.</summary>
     int Poll(BlkMqHwCtx hctx);

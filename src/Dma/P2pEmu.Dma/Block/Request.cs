@@ -9,10 +9,17 @@ namespace P2pEmu.Dma.Block;
 /// segments (bio_vecs) of the bio it came from, after the queue's limits split it — or a passthrough command.
 /// </summary>
 /// <remarks>
+/// <para>
+/// A request made from a bio (<see cref="RequestQueue.SubmitBio(Bio)"/>) is one of its hardware queue's static requests
+/// (Linux <c>tags-&gt;static_rqs</c>): it is taken with its tag, and reused, with its driver data, once it ends. Other
+/// requests (passthrough commands, <see cref="RequestQueue.SubmitBio(Bio, List{Request})"/>) are made for one use.
+/// </para>
+/// <para>
 /// Thread safety: built and dispatched by the submitter; completed by whoever reaps the device's completion (the
-/// submitter polling, or an interrupt handler on the device's thread). <see cref="IsComplete"/> is published last
-/// with release semantics, so a waiter that sees it also sees <see cref="Status"/>; <see cref="WaitForCompletion"/>
-/// sleeps until then.
+/// submitter polling, or an interrupt handler on the device's thread). <see cref="IsComplete"/> is published with
+/// release semantics, so a waiter that sees it also sees <see cref="Status"/>; <see cref="WaitForCompletion"/> sleeps
+/// until then.
+/// </para>
 /// </remarks>
 public sealed class Request
 {
@@ -32,22 +39,35 @@ public sealed class Request
         PayloadBytes = payloadBytes;
     }
 
-    /// <summary><c>rq-&gt;q</c>: the queue (and through <see cref="RequestQueue.QueueData"/>, the driver's disk) it belongs to.</summary>
-    public RequestQueue Queue { get; }
+    /// <summary>A hardware queue's static request for <paramref name="tag"/>, not in use.</summary>
+    internal Request(BlkMqHwCtx hctx, int tag, RequestQueue queue)
+    {
+        Queue = queue;
+        _segments = new List<BioVec>();
+        Hctx = hctx;
+        Tag = tag;
+        _complete = 1;
+    }
 
-    public ReqOp Op { get; }
+    /// <summary><c>rq-&gt;q</c>: the queue (and through <see cref="RequestQueue.QueueData"/>, the driver's disk) it belongs to.</summary>
+    public RequestQueue Queue { get; private set; }
+
+    public ReqOp Op { get; private set; }
 
     /// <summary><c>cmd_flags</c>; the DMA iterator turns <see cref="ReqFlags.P2pdma"/> into <see cref="ReqFlags.Mmio"/> for THRU_HOST_BRIDGE data.</summary>
     public ReqFlags Flags { get; internal set; }
 
     /// <summary><c>blk_rq_pos</c>: the first 512-byte sector.</summary>
-    public ulong Sector { get; }
+    public ulong Sector { get; private set; }
 
     /// <summary>The data segments, in order (each physically contiguous).</summary>
     public IReadOnlyList<BioVec> Segments => _segments;
 
     /// <summary><c>blk_rq_payload_bytes</c>.</summary>
-    public uint PayloadBytes { get; }
+    public uint PayloadBytes { get; private set; }
+
+    /// <summary><c>rq-&gt;bio</c>: the bio it carries (part of), which ends when its requests have; null for a passthrough command.</summary>
+    public Bio? Bio { get; private set; }
 
     /// <summary><c>blk_rq_nr_phys_segments</c>.</summary>
     public int NrPhysSegments => _segments.Count;
@@ -102,6 +122,30 @@ public sealed class Request
         }
 
         return IsComplete;
+    }
+
+    /// <summary>
+    /// <c>blk_mq_rq_ctx_init</c> for a static request: it carries <paramref name="bytes"/> of <paramref name="bio"/> at
+    /// <paramref name="sector"/> in <paramref name="segments"/> (copied), with nothing of its last use left but its
+    /// tag, hardware queue and driver data.
+    /// </summary>
+    internal void Init(RequestQueue queue, Bio bio, ulong sector, IReadOnlyList<BioVec> segments, uint bytes)
+    {
+        Queue = queue;
+        Bio = bio;
+        Op = bio.Op;
+        Flags = bio.Flags;
+        Sector = sector;
+        PayloadBytes = bytes;
+        _segments.Clear();
+        for (int i = 0; i < segments.Count; i++)
+        {
+            _segments.Add(segments[i]);
+        }
+
+        Retries = 0;
+        Status = BlkStatus.Ok;
+        Volatile.Write(ref _complete, 0);
     }
 
     /// <summary>Records the status, then publishes completion and wakes a waiter. Returns false when it was already complete.</summary>

@@ -10,12 +10,13 @@ namespace P2pEmu.Dma.Block;
 /// Linux <c>struct request_queue</c> under blk-mq: a disk's limits and features, and the path from a bio to the
 /// driver — split by the limits into requests, each given a tag on a hardware queue of the shared
 /// <see cref="BlkMqTagSet"/> and passed to <see cref="IBlkMqOps.QueueRq"/> — and back: the driver ends requests
-/// with <see cref="BlkMqEndRequest"/> (from its interrupt handler, or when polled), and synchronous waiters sleep or
-/// poll the hardware queue until then.
+/// with <see cref="BlkMqEndRequest"/> (from its interrupt handler, or when a waiter polls), which ends the bio a
+/// request came from once all its requests have. Waiters (<see cref="BioWait"/>, <see cref="Wait"/>) sleep until the
+/// interrupt handler ends their I/O, or poll the hardware queues (<see cref="BioPoll"/>) that are poll queues.
 /// </summary>
 /// <remarks>
 /// Deviations: bios are never merged into one request (so <see cref="ReqFlags.NoMerge"/> is carried but changes
-/// nothing) and there is no I/O scheduler or plugging; a dispatch that gets
+/// nothing, and a <see cref="BlkPlug"/> only batches dispatch) and there is no I/O scheduler; a dispatch that gets
 /// <see cref="BlkStatus.Resource"/> is retried after a poll a bounded number of times, then ended with that status.
 /// </remarks>
 #pragma warning disable CA1711 // Linux's name.
@@ -27,6 +28,12 @@ public sealed class RequestQueue
 
     /// <summary>How long one wait for an interrupt-completed request lasts (one of the timeout's polls).</summary>
     public const int InterruptWaitMilliseconds = 1;
+
+    /// <summary>
+    /// Empty polls a waiter on a poll queue spins and yields through before each further one sleeps 1 ms: quick for a
+    /// device on another thread, still about a millisecond per poll towards the timeout.
+    /// </summary>
+    public const int PollSpinsBeforeSleep = 1000;
 
     private int _dying;
 
@@ -94,34 +101,120 @@ public sealed class RequestQueue
     }
 
     /// <summary>
-    /// <c>submit_bio</c> without waiting: splits <paramref name="bio"/> by the limits and dispatches every piece,
-    /// adding the requests to <paramref name="inflight"/>. The caller waits with <see cref="Wait"/>.
+    /// <c>submit_bio</c> (blk-mq): splits <paramref name="bio"/> by the limits and dispatches every piece as a static
+    /// request of its hardware queue, without waiting. The bio ends (<see cref="Bio.EndIo"/>, <see cref="Bio.IsDone"/>)
+    /// when all its requests have, with the first error; a bio that fails before dispatch (a dying queue: IoErr; a bio
+    /// the limits cannot split: Inval) ends at once. Completions are reaped by <see cref="BioPoll"/> (or whoever polls
+    /// the hardware queues).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The bio is in flight, or ended and was not reset.</exception>
+    public void SubmitBio(Bio bio)
+    {
+        ArgumentNullException.ThrowIfNull(bio);
+        BlkStatus status = SubmitBioCore(bio, null);
+        if (status != BlkStatus.Ok)
+        {
+            EndBioNow(bio, status);
+        }
+    }
+
+    /// <summary>
+    /// <c>submit_bio</c> without waiting, with requests of their own: splits <paramref name="bio"/> by the limits and
+    /// dispatches every piece, adding the requests to <paramref name="inflight"/>. The caller waits with <see cref="Wait"/>.
     /// </summary>
     /// <returns>Ok, or why the bio failed before any request was dispatched (Inval for a bio the limits cannot split, IoErr for a dying queue).</returns>
     public BlkStatus SubmitBio(Bio bio, List<Request> inflight)
     {
         ArgumentNullException.ThrowIfNull(bio);
         ArgumentNullException.ThrowIfNull(inflight);
-        if (IsDying)
+        return SubmitBioCore(bio, inflight);
+    }
+
+    /// <summary>
+    /// <c>bio_poll</c>: reaps completions on the hardware queue the bio's last request went to (all of them when its
+    /// requests went to several).
+    /// </summary>
+    /// <returns>How many completions were found.</returns>
+    public int BioPoll(Bio bio)
+    {
+        ArgumentNullException.ThrowIfNull(bio);
+        BlkMqHwCtx? cookie = bio.Cookie;
+        if (cookie is null)
         {
-            return BlkStatus.IoErr;
+            return 0;
         }
 
-        var pieces = new List<BioSplitter.Piece>();
-        BlkStatus status = BioSplitter.Split(bio, Limits, pieces);
-        if (status != BlkStatus.Ok)
+        int found = TagSet.Ops.Poll(cookie);
+        if (bio.SpansQueues && !bio.IsDone)
         {
-            return status;
+            foreach (BlkMqHwCtx hctx in TagSet.HwQueues)
+            {
+                if (!ReferenceEquals(hctx, cookie))
+                {
+                    found += TagSet.Ops.Poll(hctx);
+                }
+            }
         }
 
-        foreach (BioSplitter.Piece piece in pieces)
+        return found;
+    }
+
+    /// <summary>
+    /// <c>submit_bio_wait</c>'s wait: sleeps until the interrupt handler ends <paramref name="bio"/>,
+    /// <see cref="InterruptWaitMilliseconds"/> at a time, or — when one of its requests is on a poll queue — polls for
+    /// it (<see cref="BioPoll"/>; spinning, yielding, then sleeping between empty polls) until it ends; after
+    /// <see cref="BlkMqTagSet.TimeoutPolls"/> polls, each of its requests still in flight gets the driver's
+    /// <see cref="IBlkMqOps.Timeout"/>, and one still not complete after it ends with <see cref="BlkStatus.TimeOut"/>.
+    /// </summary>
+    /// <returns>The bio's status.</returns>
+    public BlkStatus BioWait(Bio bio)
+    {
+        ArgumentNullException.ThrowIfNull(bio);
+        BlkPlug.Current?.Flush(); // a waiter flushes its plug, as Linux does before it sleeps
+        var spinner = default(SpinWait);
+        for (int i = 0; i < TagSet.TimeoutPolls && !bio.IsDone; i++)
         {
-            var request = new Request(this, bio.Op, bio.Flags, piece.Sector, piece.Segments, piece.Bytes);
-            inflight.Add(request);
-            Dispatch(request);
+            if (!NeedsPolling(bio))
+            {
+                bio.WaitForEnd(InterruptWaitMilliseconds);
+            }
+            else if (BioPoll(bio) == 0 && !bio.IsDone)
+            {
+                spinner.SpinOnce(PollSpinsBeforeSleep);
+            }
         }
 
-        return BlkStatus.Ok;
+        if (!bio.IsDone)
+        {
+            TimeOutBio(bio);
+        }
+
+        return bio.Status;
+    }
+
+    /// <summary>
+    /// Whether a waiter must poll for <paramref name="bio"/>: one of its requests is on a poll queue (the interrupt
+    /// handler ends the others).
+    /// </summary>
+    private bool NeedsPolling(Bio bio)
+    {
+        if (bio.Cookie is not BlkMqHwCtx cookie || cookie.Type == HctxType.Poll)
+        {
+            return true;
+        }
+
+        if (bio.SpansQueues)
+        {
+            foreach (BlkMqHwCtx hctx in TagSet.HwQueues)
+            {
+                if (hctx.Type == HctxType.Poll)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary><c>blk_execute_rq</c>: dispatches <paramref name="request"/> and waits for it.</summary>
@@ -161,7 +254,7 @@ public sealed class RequestQueue
             }
             else if (TagSet.Ops.Poll(hctx) == 0 && !request.IsComplete)
             {
-                spinner.SpinOnce();
+                spinner.SpinOnce(PollSpinsBeforeSleep);
             }
         }
 
@@ -177,12 +270,27 @@ public sealed class RequestQueue
         return request.Status;
     }
 
-    /// <summary><c>blk_mq_end_request</c>: releases the request's tag and completes it with <paramref name="status"/>.</summary>
+    /// <summary>
+    /// <c>blk_mq_end_request</c>: completes the request with <paramref name="status"/> and releases its tag; a request
+    /// of a bio then ends its part of the bio (its static request may be reused from here on). A request that already
+    /// ended is left alone.
+    /// </summary>
     public static void BlkMqEndRequest(Request request, BlkStatus status)
     {
         ArgumentNullException.ThrowIfNull(request);
-        request.Hctx?.PutTag(request);
-        request.Complete(status);
+        Bio? bio = request.Bio;
+        if (bio is null)
+        {
+            request.Hctx?.PutTag(request);
+            request.Complete(status);
+            return;
+        }
+
+        if (request.Complete(status))
+        {
+            request.Hctx!.PutTag(request);
+            bio.EndRequest(status);
+        }
     }
 
     /// <summary>
@@ -204,6 +312,141 @@ public sealed class RequestQueue
     /// <summary>Marks the queue dying (<c>blk_mark_disk_dead</c>): later submissions fail.</summary>
     public void MarkDying() => Volatile.Write(ref _dying, 1);
 
+    /// <summary>
+    /// Splits <paramref name="bio"/> (not at all when it fits one request, <c>bio_may_need_split</c>) and dispatches the
+    /// pieces: as the bio's static requests when <paramref name="inflight"/> is null, else as requests of their own
+    /// added to it.
+    /// </summary>
+    private BlkStatus SubmitBioCore(Bio bio, List<Request>? inflight)
+    {
+        if (IsDying)
+        {
+            return BlkStatus.IoErr;
+        }
+
+        if (FitsOneRequest(bio))
+        {
+            if (inflight is null)
+            {
+                bio.BeginSubmit(1);
+                DispatchBio(bio, bio.Sector, bio.Vecs, bio.Size);
+            }
+            else
+            {
+                DispatchNew(bio, bio.Sector, new List<BioVec>(bio.Vecs), bio.Size, inflight);
+            }
+
+            return BlkStatus.Ok;
+        }
+
+        var pieces = new List<BioSplitter.Piece>();
+        BlkStatus status = BioSplitter.Split(bio, Limits, pieces);
+        if (status != BlkStatus.Ok)
+        {
+            return status;
+        }
+
+        if (inflight is null)
+        {
+            if (pieces.Count == 0)
+            {
+                EndBioNow(bio, BlkStatus.Ok);
+                return BlkStatus.Ok;
+            }
+
+            bio.BeginSubmit(pieces.Count);
+        }
+
+        foreach (BioSplitter.Piece piece in pieces)
+        {
+            if (inflight is null)
+            {
+                DispatchBio(bio, piece.Sector, piece.Segments, piece.Bytes);
+            }
+            else
+            {
+                DispatchNew(bio, piece.Sector, piece.Segments, piece.Bytes, inflight);
+            }
+        }
+
+        return BlkStatus.Ok;
+    }
+
+    /// <summary>
+    /// <c>bio_may_need_split</c> answered no: whole logical blocks within <see cref="QueueLimits.MaxHwBytes"/>, few
+    /// enough segments, none too large, no gap — exactly what <see cref="BioSplitter.Split"/> would leave as one piece.
+    /// </summary>
+    private bool FitsOneRequest(Bio bio)
+    {
+        uint blockMask = Limits.LogicalBlockSize - 1;
+        IReadOnlyList<BioVec> vecs = bio.Vecs;
+        if (bio.Size == 0 || (bio.Size & blockMask) != 0 || bio.Size > (Limits.MaxHwBytes & ~(ulong)blockMask) || vecs.Count > Limits.MaxSegments)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < vecs.Count; i++)
+        {
+            if (vecs[i].Length > Limits.MaxSegmentSize || (i > 0 && BioSplitter.HasGap(Limits, vecs[i - 1], vecs[i].Phys)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>A piece of a bio as a request of its own, added to <paramref name="inflight"/> and dispatched.</summary>
+    private void DispatchNew(Bio bio, ulong sector, List<BioVec> segments, uint bytes, List<Request> inflight)
+    {
+        var request = new Request(this, bio.Op, bio.Flags, sector, segments, bytes);
+        inflight.Add(request);
+        Dispatch(request);
+    }
+
+    /// <summary>
+    /// A piece of a bio as the static request of a tag on the next hardware queue (waiting for a tag as
+    /// <see cref="Dispatch"/> does), passed to the driver. Without a tag, that piece of the bio ends with Again.
+    /// </summary>
+    private void DispatchBio(Bio bio, ulong sector, IReadOnlyList<BioVec> segments, uint bytes)
+    {
+        BlkMqHwCtx hctx = TagSet.MapQueue();
+        Request? request = hctx.TryGetStaticRequest(this);
+        if (request is null)
+        {
+            BlkPlug.Current?.Flush(); // about to wait for a tag: what the plug holds must be able to complete
+            request = hctx.TryGetStaticRequest(this);
+        }
+
+        for (int i = 0; request is null && i < TagSet.TimeoutPolls; i++)
+        {
+            TagSet.Ops.Poll(hctx);
+            request = hctx.TryGetStaticRequest(this);
+        }
+
+        if (request is null)
+        {
+            bio.EndRequest(BlkStatus.Again);
+            return;
+        }
+
+        request.Init(this, bio, sector, segments, bytes);
+        if (bio.Cookie is not null && !ReferenceEquals(bio.Cookie, hctx))
+        {
+            bio.SpansQueues = true;
+        }
+
+        bio.Cookie = hctx;
+        if (BlkPlug.Current is BlkPlug plug)
+        {
+            plug.Add(request);
+            return;
+        }
+
+        bool uncommitted = false;
+        Issue(hctx, request, last: true, ref uncommitted);
+    }
+
     /// <summary>Gives the request a tag on the next hardware queue and passes it to the driver.</summary>
     private void Dispatch(Request request)
     {
@@ -223,22 +466,72 @@ public sealed class RequestQueue
         }
 
         request.Tag = tag;
+        bool uncommitted = false;
+        Issue(hctx, request, last: true, ref uncommitted);
+    }
+
+    /// <summary>
+    /// <c>blk_mq_dispatch_rq_list</c> for one request: hands it to the driver, retrying a refusal for resources after a
+    /// poll, and ending it with any other refusal. <paramref name="uncommitted"/> tracks requests of the same batch the
+    /// driver took with <c>last</c> false: a refusal commits them first (<see cref="IBlkMqOps.CommitRqs"/>), so they can
+    /// complete.
+    /// </summary>
+    /// <returns>True when the driver took the request.</returns>
+    internal static bool Issue(BlkMqHwCtx hctx, Request request, bool last, ref bool uncommitted)
+    {
+        IBlkMqOps ops = hctx.TagSet.Ops;
         for (int attempt = 0; ; attempt++)
         {
             hctx.CountDispatch();
-            BlkStatus status = TagSet.Ops.QueueRq(hctx, request, last: true);
+            BlkStatus status = ops.QueueRq(hctx, request, last);
             if (status == BlkStatus.Ok)
             {
-                return;
+                uncommitted = !last;
+                return true;
+            }
+
+            if (uncommitted)
+            {
+                ops.CommitRqs(hctx);
+                uncommitted = false;
             }
 
             if (status is not (BlkStatus.Resource or BlkStatus.DevResource) || attempt == ResourceRetries)
             {
                 BlkMqEndRequest(request, status);
-                return;
+                return false;
             }
 
-            TagSet.Ops.Poll(hctx);
+            ops.Poll(hctx);
+        }
+    }
+
+    /// <summary>Ends a bio that never became requests.</summary>
+    private static void EndBioNow(Bio bio, BlkStatus status)
+    {
+        bio.BeginSubmit(1);
+        bio.EndRequest(status);
+    }
+
+    /// <summary><c>blk_mq_timeout_work</c> for one bio: the driver's timeout for each of its requests in flight, then TimeOut for those it did not end.</summary>
+    private void TimeOutBio(Bio bio)
+    {
+        foreach (BlkMqHwCtx hctx in TagSet.HwQueues)
+        {
+            for (int tag = 0; tag < hctx.QueueDepth; tag++)
+            {
+                Request? request = hctx.TagToRq(tag);
+                if (request is null || !ReferenceEquals(request.Bio, bio) || request.IsComplete)
+                {
+                    continue;
+                }
+
+                TagSet.Ops.Timeout(request);
+                if (ReferenceEquals(hctx.TagToRq(tag), request) && ReferenceEquals(request.Bio, bio) && !request.IsComplete)
+                {
+                    BlkMqEndRequest(request, BlkStatus.TimeOut);
+                }
+            }
         }
     }
 }

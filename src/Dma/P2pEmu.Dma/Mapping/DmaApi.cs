@@ -68,7 +68,7 @@ public sealed class DmaApi
     public DmaDevice GetDevice(PciFunction pci)
     {
         ArgumentNullException.ThrowIfNull(pci);
-        return _devices.GetOrAdd(pci, p => new DmaDevice(p, OpsFor(p)));
+        return _devices.GetOrAdd(pci, static (p, api) => new DmaDevice(p, api.OpsFor(p), api), this);
     }
 
     /// <summary><c>dma_map_phys</c>: a DMA address for [phys, phys + size), or <see cref="DmaMappingError"/>.</summary>
@@ -215,11 +215,14 @@ public sealed class DmaApi
         dev.Ops.IovaFree(dev, state);
     }
 
-    /// <summary>Misuse check: the device must come from this API (<see cref="GetDevice"/>).</summary>
+    /// <summary>
+    /// Misuse check: the device must come from this API (<see cref="GetDevice"/>). A device records the API that made
+    /// it, and only the instance <see cref="GetDevice"/> stored is ever handed out, so this is the same as looking it up.
+    /// </summary>
     private void Own(DmaDevice dev)
     {
         ArgumentNullException.ThrowIfNull(dev);
-        if (!_devices.TryGetValue(dev.Pci, out DmaDevice? known) || !ReferenceEquals(known, dev))
+        if (!ReferenceEquals(dev.Api, this))
         {
             throw new ArgumentException($"{dev} was not obtained from this DMA API.", nameof(dev));
         }

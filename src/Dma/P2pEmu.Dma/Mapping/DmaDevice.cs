@@ -12,11 +12,12 @@ public sealed class DmaDevice
 {
     private ulong _dmaMask = ulong.MaxValue;
 
-    internal DmaDevice(PciFunction pci, IDmaOps ops)
+    internal DmaDevice(PciFunction pci, IDmaOps ops, DmaApi api)
     {
         Pci = pci;
         Device = Device.ForPci(pci);
         Ops = ops;
+        Api = api;
     }
 
     public PciFunction Pci { get; }
@@ -42,6 +43,9 @@ public sealed class DmaDevice
     public P2pEmu.Iommu.Hardware.IommuDomain? IommuDomain => (Ops as IommuDmaOps)?.Domain;
 
     internal IDmaOps Ops { get; }
+
+    /// <summary>The DMA API that made it.</summary>
+    internal DmaApi Api { get; }
 
     public override string ToString() => Pci.ToString();
 }

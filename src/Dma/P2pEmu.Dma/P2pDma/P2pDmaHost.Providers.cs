@@ -14,10 +14,8 @@ namespace P2pEmu.Dma.P2pDma;
 /// the sysfs group, and the configfs enable helpers of spec §2.4.
 /// </content>
 /// <remarks>
-/// Teardown (spec §1.3 step 5) is not modelled yet. Everything it needs is recorded: each device's page
-/// maps in creation order (<see cref="PciP2pdma.Pagemaps"/>, released newest first), the machine-wide
-/// page-map registry (<c>pgmap_array</c>), each allocation's page map reference, and
-/// <see cref="P2pPagemap"/>'s dying flag.
+/// Teardown (spec §1.3 step 5) is <see cref="RemoveProvider(PciFunction, System.TimeSpan)"/>; the <c>allocate</c>
+/// mmap is <see cref="P2pmemAllocateFile"/>.
 /// </remarks>
 public sealed partial class P2pDmaHost
 {
@@ -121,6 +119,7 @@ public sealed partial class P2pDmaHost
     /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="pdev"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="bar"/> is not 0–5.</exception>
+    /// <exception cref="InvalidOperationException">The device is being removed (<see cref="RemoveProvider(PciFunction, TimeSpan)"/>).</exception>
     public Errno PciP2pdmaAddResource(PciFunction pdev, int bar, ulong size, ulong offset)
     {
         ArgumentNullException.ThrowIfNull(pdev);
@@ -157,6 +156,11 @@ public sealed partial class P2pDmaHost
             }
 
             PciP2pdma p2pdma = _p2pdma[pdev];
+            if (p2pdma.TeardownStarted)
+            {
+                throw new InvalidOperationException($"{pdev.Address}: resources added while the provider is being removed.");
+            }
+
             SetupPoolLocked(p2pdma);
             P2pProvider? provider = PcimP2pdmaProvider(pdev, bar);
             if (provider is null)
@@ -172,7 +176,7 @@ public sealed partial class P2pDmaHost
                 return error;
             }
 
-            var pagemap = new P2pPagemap(provider, offset, new AddressRange(physStart, size));
+            var pagemap = new P2pPagemap(provider, offset, new AddressRange(physStart, size), p2pdma.Pool!);
             _pagemaps.Add(pagemap);
             p2pdma.AddPagemap(pagemap);
             p2pdma.Pool!.AddChunk(provider, offset, busStart, size, pagemap);

@@ -33,7 +33,10 @@ public sealed class P2pMemPool
         }
     }
 
-    /// <summary>Live allocations (each holds one pgmap reference in Linux).</summary>
+    /// <summary>
+    /// Live allocations, each holding one page-map reference: one per <c>pci_alloc_p2pmem</c> allocation, and one
+    /// per page an <c>allocate</c> mmap took (Linux gives those back page by page).
+    /// </summary>
     public int Allocations
     {
         get
@@ -96,6 +99,78 @@ public sealed class P2pMemPool
         return null;
     }
 
+    /// <summary>
+    /// Linux <c>gen_pool_alloc_owner</c> for pages that are given back one by one (<see cref="FreeRun"/>): a first-fit
+    /// run of whole pages, counted as one allocation per page.
+    /// </summary>
+    /// <param name="busAddress">The run's PCI bus address.</param>
+    /// <param name="owner">The page map of the chunk the run came from.</param>
+    /// <returns>False for size 0 or when no free run is large enough.</returns>
+    internal bool TryAllocRun(ulong sizeBytes, out ulong busAddress, out P2pPagemap? owner)
+    {
+        busAddress = 0;
+        owner = null;
+        if (sizeBytes == 0 || sizeBytes > SizeBytes)
+        {
+            return false;
+        }
+
+        long pages = (long)((sizeBytes + PageSize - 1) >> PageShift);
+        lock (_chunks)
+        {
+            foreach (Chunk chunk in _chunks)
+            {
+                long first = chunk.FindFreeRun(pages);
+                if (first < 0)
+                {
+                    continue;
+                }
+
+                chunk.Mark(first, pages, used: true);
+                _availableBytes -= (ulong)pages << PageShift;
+                _allocations += (int)pages;
+                busAddress = chunk.BusAddress + ((ulong)first << PageShift);
+                owner = chunk.Owner;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Linux <c>gen_pool_free</c> by address, for pages from <see cref="TryAllocRun"/>: [busAddress, busAddress +
+    /// sizeBytes) goes back to the pool, one allocation per page.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A page of the range is not an allocated page of this pool.</exception>
+    internal void FreeRun(ulong busAddress, ulong sizeBytes)
+    {
+        long pages = (long)(sizeBytes >> PageShift);
+        lock (_chunks)
+        {
+            foreach (Chunk chunk in _chunks)
+            {
+                if (busAddress < chunk.BusAddress || busAddress - chunk.BusAddress >= chunk.SizeBytes)
+                {
+                    continue;
+                }
+
+                long first = (long)((busAddress - chunk.BusAddress) >> PageShift);
+                if (first + pages > chunk.Pages || !chunk.AllUsed(first, pages))
+                {
+                    break;
+                }
+
+                chunk.Mark(first, pages, used: false);
+                _availableBytes += (ulong)pages << PageShift;
+                _allocations -= (int)pages;
+                return;
+            }
+        }
+
+        throw new InvalidOperationException($"[0x{busAddress:x}, +0x{sizeBytes:x}) is not allocated from this pool.");
+    }
+
     /// <summary>Linux <c>gen_pool_free</c>.</summary>
     /// <exception cref="InvalidOperationException">The allocation is from another pool or was already freed.</exception>
     internal void Free(P2pMemory memory)
@@ -156,6 +231,21 @@ public sealed class P2pMemPool
         public ulong BusAddress { get; }
 
         public ulong SizeBytes { get; }
+
+        public long Pages => _pages;
+
+        public bool AllUsed(long first, long pages)
+        {
+            for (long page = first; page < first + pages; page++)
+            {
+                if ((_used[page >> 6] & (1UL << (int)(page & 63))) == 0)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
 
         public long FindFreeRun(long pages)
         {

@@ -12,10 +12,9 @@ namespace P2pEmu.Dma.P2pDma;
 /// read from the device's P2PDMA state at the time of the read, never cached.
 /// </summary>
 /// <remarks>
-/// The group's fourth file, the binary attribute <c>allocate</c> (mode 0660, nominal size 1 TiB), supports
-/// only mmap (<c>p2pmem_alloc_mmap</c>): mapping it allocates p2pmem into a user address space. That
-/// operation arrives with the userspace model and will be a method of this class; until then the file
-/// exists and behaves as the kernel's does for <c>read</c>, which it does not implement (EIO).
+/// The group's fourth file, the binary attribute <c>allocate</c> (<see cref="Allocate"/>), supports only mmap:
+/// mapping it allocates p2pmem into a user address space. Provider teardown removes <c>allocate</c> first
+/// (zapping every mapping of it), and the whole group at its end; a removed file no longer opens (ENOENT).
 /// </remarks>
 public sealed class P2pmemSysfs
 {
@@ -23,11 +22,13 @@ public sealed class P2pmemSysfs
     public const string GroupName = "p2pmem";
 
     private readonly P2pDmaHost _host;
+    private volatile bool _removed;
 
     internal P2pmemSysfs(P2pDmaHost host, PciFunction device)
     {
         _host = host;
         Device = device;
+        Allocate = new P2pmemAllocateFile(host, device);
     }
 
     /// <summary>The files of the group, in the kernel's order (the binary attribute last).</summary>
@@ -35,6 +36,12 @@ public sealed class P2pmemSysfs
 
     /// <summary>The device the group belongs to.</summary>
     public PciFunction Device { get; }
+
+    /// <summary>The <c>allocate</c> file, opened: map it with <see cref="Mm.MmStruct.Mmap"/> (MAP_SHARED, offset 0).</summary>
+    public P2pmemAllocateFile Allocate { get; }
+
+    /// <summary>True once teardown removed the group (<c>sysfs_remove_group</c> in <c>pci_p2pdma_release</c>).</summary>
+    public bool IsRemoved => _removed;
 
     /// <summary><c>size</c>: total bytes added to the pool (0 once the device has no pool).</summary>
     public ulong Size => _host.GetP2pdma(Device)?.Pool?.SizeBytes ?? 0;
@@ -48,13 +55,18 @@ public sealed class P2pmemSysfs
     /// <summary>
     /// What <c>cat p2pmem/&lt;name&gt;</c> prints: <c>"%zd\n"</c> for <c>size</c> and <c>available</c>,
     /// <c>"%d\n"</c> for <c>published</c>. Errors are what read(2) would fail with: ENOENT for a name the
-    /// group does not have (the open fails), EIO for <c>allocate</c> (a binary attribute without a read
-    /// operation).
+    /// group does not have, or no longer has after teardown removed it (the open fails), EIO for
+    /// <c>allocate</c> (a binary attribute without a read operation).
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
     public Result<string> ReadAttribute(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
+        if (_removed || (name == "allocate" && Allocate.IsRemoved))
+        {
+            return Errno.ENOENT;
+        }
+
         return name switch
         {
             "size" => Result.Ok(FormatSize(Size)),
@@ -66,6 +78,9 @@ public sealed class P2pmemSysfs
     }
 
     public override string ToString() => $"{Device.Address}/{GroupName}";
+
+    /// <summary>Teardown's removal of the group; <see cref="Allocate"/> was removed before.</summary>
+    internal void MarkRemoved() => _removed = true;
 
     // "%zd" prints a size_t as signed.
     private static string FormatSize(ulong bytes) => unchecked((long)bytes).ToString(CultureInfo.InvariantCulture) + "\n";

@@ -13,6 +13,8 @@ namespace P2pEmu.Dma.P2pDma;
 public sealed class PciP2pdma
 {
     private P2pPagemap[] _pagemaps = Array.Empty<P2pPagemap>();
+    private volatile bool _teardownStarted;
+    private volatile bool _released;
 
     internal PciP2pdma(PciFunction device)
     {
@@ -47,6 +49,36 @@ public sealed class PciP2pdma
 
     /// <summary>The sysfs <c>p2pmem</c> group, created together with <see cref="Pool"/>.</summary>
     internal P2pmemSysfs? Sysfs { get; set; }
+
+    /// <summary>
+    /// Where the device is in the provider state machine (spec §1.3): <see cref="P2pProviderState.Gone"/> once
+    /// removal finished, <see cref="P2pProviderState.Teardown"/> while it runs, otherwise the furthest of
+    /// published, resources added, pool set up, initialised.
+    /// </summary>
+    public P2pProviderState State =>
+        _released ? P2pProviderState.Gone
+        : _teardownStarted ? P2pProviderState.Teardown
+        : P2pmemPublished ? P2pProviderState.Published
+        : Pagemaps.Count != 0 ? P2pProviderState.Resources
+        : Pool is not null ? P2pProviderState.Pool
+        : P2pProviderState.Init;
+
+    /// <summary>Serializes removals of this state, so a second remove continues where a timed-out one stopped.</summary>
+    internal Lock TeardownLock { get; } = new();
+
+    /// <summary>True once removal started (set under the host's state lock).</summary>
+    internal bool TeardownStarted
+    {
+        get => _teardownStarted;
+        set => _teardownStarted = value;
+    }
+
+    /// <summary>True once removal finished and the state was detached from the device.</summary>
+    internal bool Released
+    {
+        get => _released;
+        set => _released = value;
+    }
 
     /// <summary>Records a new page map; callers serialize on the host's state lock.</summary>
     internal void AddPagemap(P2pPagemap pagemap)

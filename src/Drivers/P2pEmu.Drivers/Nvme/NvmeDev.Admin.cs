@@ -95,7 +95,7 @@ public sealed partial class NvmeDev
 
             if (admin.IsPolled)
             {
-                spinner.SpinOnce();
+                spinner.SpinOnce(RequestQueue.PollSpinsBeforeSleep);
             }
         }
 

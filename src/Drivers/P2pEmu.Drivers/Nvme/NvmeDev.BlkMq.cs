@@ -15,7 +15,7 @@ public sealed partial class NvmeDev
     /// <summary>
     /// <c>nvme_queue_rq</c>: builds the command (<c>nvme_setup_rw</c>, or the passthrough command as given), tags it
     /// with the request's tag and generation counter, maps the data into PRPs or an SGL, copies the entry into the SQ and
-    /// rings the doorbell.
+    /// rings the doorbell — for the last request of a batch only (<c>bd-&gt;last</c>).
     /// </summary>
     BlkStatus IBlkMqOps.QueueRq(BlkMqHwCtx hctx, Request request, bool last)
     {
@@ -65,13 +65,26 @@ public sealed partial class NvmeDev
         {
             if (queue.IsEnabled)
             {
-                queue.CopyCmdAndRing(in command);
+                queue.CopyCmd(in command, ring: last);
                 return BlkStatus.Ok;
             }
         }
 
         UnmapData(request, iod); // the queue went away while the data was mapped
         return BlkStatus.IoErr;
+    }
+
+    /// <summary><c>nvme_commit_rqs</c>: rings the SQ doorbell for entries a batch left unannounced.</summary>
+    void IBlkMqOps.CommitRqs(BlkMqHwCtx hctx)
+    {
+        var queue = (NvmeQueue)hctx.DriverData!;
+        lock (queue.SqLock)
+        {
+            if (queue.IsEnabled)
+            {
+                queue.CommitSq();
+            }
+        }
     }
 
     /// <summary><c>nvme_poll</c>: reaps the queue's completions (what the interrupt handler calls too).</summary>

@@ -1,7 +1,9 @@
 using System;
-using System.Collections.Generic;
 using System.Runtime.InteropServices;
+using System.Threading;
 using P2pEmu.Dma.Block;
+using P2pEmu.Dma.Mapping;
+using P2pEmu.Emulator.Addressing;
 
 namespace P2pEmu.Drivers.Nvme;
 
@@ -14,9 +16,68 @@ public sealed partial class NvmeDev
     private const ulong PageMask = CtrlPageSize - 1;
     private const int PrpsPerPage = CtrlPageSize / sizeof(ulong);
 
-    /// <summary><c>nvme_map_data</c>: SGLs when <see cref="UseSgls"/> says so, else PRPs.</summary>
-    private BlkStatus MapData(NvmeQueue queue, Request request, NvmeIod iod, ref NvmeCommand command) =>
-        UseSgls(queue, request, iod) ? SetupSgls(request, iod, ref command) : SetupPrps(request, iod, ref command);
+    /// <summary>
+    /// <c>nvme_map_data</c>: a request of one segment first tries <see cref="SetupDataSimple"/>; otherwise (or when that
+    /// declines) SGLs when <see cref="UseSgls"/> says so, else PRPs, through the block layer's DMA iterator.
+    /// </summary>
+    private BlkStatus MapData(NvmeQueue queue, Request request, NvmeIod iod, ref NvmeCommand command)
+    {
+        bool sgl = UseSgls(queue, request, iod);
+        if (request.NrPhysSegments == 1)
+        {
+            BlkStatus simple = SetupDataSimple(request, iod, sgl, ref command);
+            if (simple != BlkStatus.Again)
+            {
+                return simple;
+            }
+        }
+
+        return sgl ? SetupSgls(request, iod, ref command) : SetupPrps(request, iod, ref command);
+    }
+
+    /// <summary>
+    /// <c>nvme_pci_setup_data_simple</c>: one segment of host memory is mapped with <c>dma_map_phys</c> (Linux:
+    /// <c>dma_map_bvec</c>) directly, without the DMA iterator's IOVA window or a list page, and described by PRP1 (and
+    /// PRP2 when it crosses into a second page) or by SGL1 as one Data Block. P2P data, and data that needs more than two
+    /// PRP entries when PRPs are the choice, are declined (Again) for the iterator. Deviation: the PRP/SGL choice is
+    /// <see cref="UseSgls"/>'s, as on the iterator path (Linux's simple path takes an SGL for a segment that does not
+    /// fit two PRPs whatever <c>sgl_threshold</c> says), so the command is the same either way.
+    /// </summary>
+    /// <returns>Ok; Resource when the mapping failed; Again when the request is not simple.</returns>
+    private BlkStatus SetupDataSimple(Request request, NvmeIod iod, bool sgl, ref NvmeCommand command)
+    {
+        BioVec bv = request.Segments[0];
+        ulong prp1Offset = bv.Phys & PageMask;
+        bool prpPossible = prp1Offset + bv.Length <= 2 * CtrlPageSize;
+        if ((request.Flags & ReqFlags.P2pdma) != 0 || (!sgl && !prpPossible))
+        {
+            return BlkStatus.Again;
+        }
+
+        DmaAddress address = _dma.DmaMapPhys(DmaDev, new PhysAddress(bv.Phys), bv.Length, request.DmaDirection, BlkMqDma.Attrs(request));
+        if (DmaApi.IsMappingError(address))
+        {
+            return BlkStatus.Resource;
+        }
+
+        iod.Mapped = true;
+        iod.DmaVecs.Add((address, bv.Length));
+        iod.TotalLen = bv.Length;
+        if (sgl)
+        {
+            command.Flags = (byte)((command.Flags & 0x3F) | CmdSglMetabuf);
+            SetSgl1(ref command, address.Value, bv.Length, SglFmtDataDesc);
+            Interlocked.Increment(ref _sglCommands);
+        }
+        else
+        {
+            ulong firstPrpBytes = CtrlPageSize - prp1Offset;
+            command.Prp1 = address.Value;
+            command.Prp2 = bv.Length > firstPrpBytes ? address.Value + firstPrpBytes : 0;
+        }
+
+        return BlkStatus.Ok;
+    }
 
     /// <summary>
     /// <c>nvme_pci_setup_prps</c>: maps the request's data and fills PRP1/PRP2. PRP1 points at the first byte (the only entry that may have an
@@ -40,8 +101,6 @@ public sealed partial class NvmeDev
         ulong prp1 = iter.Addr.Value;
         ulong prp2 = 0;
         BlkStatus status = BlkStatus.Ok;
-        var lists = new List<(NvmeDmaPool.Block Block, ulong[] Entries)>();
-        int used = 0;
 
         ulong take = Math.Min(length, CtrlPageSize - (iter.Addr.Value & PageMask));
         Consume(iod, iter, take);
@@ -57,43 +116,8 @@ public sealed partial class NvmeDev
             else if (_prpPool!.Alloc() is NvmeDmaPool.Block first)
             {
                 iod.Descriptors.Add(first);
-                lists.Add((first, new ulong[PrpsPerPage]));
                 prp2 = first.Dma.Value;
-                while (length != 0)
-                {
-                    if (used == PrpsPerPage)
-                    {
-                        // A full list: its last slot points to a new list, which takes over that slot's entry.
-                        if (_prpPool.Alloc() is not NvmeDmaPool.Block next)
-                        {
-                            status = BlkStatus.Resource;
-                            break;
-                        }
-
-                        iod.Descriptors.Add(next);
-                        ulong[] previous = lists[^1].Entries;
-                        var entries = new ulong[PrpsPerPage];
-                        entries[0] = previous[PrpsPerPage - 1];
-                        previous[PrpsPerPage - 1] = next.Dma.Value;
-                        lists.Add((next, entries));
-                        used = 1;
-                    }
-
-                    take = Math.Min(length, CtrlPageSize);
-                    if (iter.Len < take || (iter.Addr.Value & PageMask) != 0)
-                    {
-                        status = BlkStatus.IoErr; // "Incorrectly formed request": a segment PRPs cannot describe
-                        break;
-                    }
-
-                    lists[^1].Entries[used++] = iter.Addr.Value;
-                    Consume(iod, iter, take);
-                    length -= take;
-                    if (length != 0 && iter.Len == 0 && !Next(request, iod, iter, ref status))
-                    {
-                        break;
-                    }
-                }
+                status = FillPrpLists(request, iod, iter, first, ref length);
             }
             else
             {
@@ -106,11 +130,6 @@ public sealed partial class NvmeDev
             status = BlkStatus.IoErr;
         }
 
-        for (int i = 0; i < lists.Count; i++)
-        {
-            _cpu.Write(lists[i].Block.Cpu.Value, MemoryMarshal.AsBytes(lists[i].Entries.AsSpan(0, i == lists.Count - 1 ? used : PrpsPerPage)));
-        }
-
         command.Prp1 = prp1;
         command.Prp2 = prp2;
         if (status != BlkStatus.Ok)
@@ -118,6 +137,55 @@ public sealed partial class NvmeDev
             UnmapData(request, iod);
         }
 
+        return status;
+    }
+
+    /// <summary>
+    /// Writes the page addresses of the remaining <paramref name="length"/> bytes into PRP list pages, starting with
+    /// <paramref name="list"/>: a full page's last slot points to the next page, which takes over that slot's entry.
+    /// Each page is built in the iod's scratch entries and copied out once, when it is full or the data ends.
+    /// </summary>
+    private BlkStatus FillPrpLists(Request request, NvmeIod iod, BlkDmaIter iter, NvmeDmaPool.Block list, ref ulong length)
+    {
+        ulong[] entries = iod.PrpEntries;
+        int used = 0;
+        BlkStatus status = BlkStatus.Ok;
+        while (length != 0)
+        {
+            if (used == PrpsPerPage)
+            {
+                if (_prpPool!.Alloc() is not NvmeDmaPool.Block next)
+                {
+                    status = BlkStatus.Resource;
+                    break;
+                }
+
+                iod.Descriptors.Add(next);
+                ulong moved = entries[PrpsPerPage - 1];
+                entries[PrpsPerPage - 1] = next.Dma.Value;
+                _cpu.Write(list.Cpu.Value, MemoryMarshal.AsBytes(entries.AsSpan()));
+                list = next;
+                entries[0] = moved;
+                used = 1;
+            }
+
+            ulong take = Math.Min(length, CtrlPageSize);
+            if (iter.Len < take || (iter.Addr.Value & PageMask) != 0)
+            {
+                status = BlkStatus.IoErr; // "Incorrectly formed request": a segment PRPs cannot describe
+                break;
+            }
+
+            entries[used++] = iter.Addr.Value;
+            Consume(iod, iter, take);
+            length -= take;
+            if (length != 0 && iter.Len == 0 && !Next(request, iod, iter, ref status))
+            {
+                break;
+            }
+        }
+
+        _cpu.Write(list.Cpu.Value, MemoryMarshal.AsBytes(entries.AsSpan(0, used)));
         return status;
     }
 
@@ -132,7 +200,7 @@ public sealed partial class NvmeDev
             ulong mapped = iod.DmaState.UsesIova ? iod.DmaState.LinkedBytes : iod.TotalLen;
             if (!BlkMqDma.BlkRqDmaUnmap(_dma, request, DmaDev, iod.DmaState, mapped))
             {
-                foreach ((Emulator.Addressing.DmaAddress address, ulong bytes) in iod.DmaVecs)
+                foreach ((DmaAddress address, ulong bytes) in iod.DmaVecs)
                 {
                     _dma.DmaUnmapPhys(DmaDev, address, bytes, request.DmaDirection, BlkMqDma.Attrs(request));
                 }
@@ -174,7 +242,7 @@ public sealed partial class NvmeDev
     private static void Consume(NvmeIod iod, BlkDmaIter iter, ulong bytes)
     {
         iod.TotalLen += bytes;
-        iter.Addr = new Emulator.Addressing.DmaAddress(iter.Addr.Value + bytes);
+        iter.Addr = new DmaAddress(iter.Addr.Value + bytes);
         iter.Len -= bytes;
     }
 }

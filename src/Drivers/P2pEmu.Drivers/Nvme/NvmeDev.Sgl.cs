@@ -79,7 +79,7 @@ public sealed partial class NvmeDev
         }
 
         iod.Descriptors.Add(block);
-        byte[] list = new byte[Math.Min(request.NrPhysSegments, SglsPerPage) * SglDescBytes];
+        Span<byte> list = iod.SglSegment.AsSpan(0, Math.Min(request.NrPhysSegments, SglsPerPage) * SglDescBytes);
         int mapped = 0;
         BlkStatus status = BlkStatus.Ok;
         do
@@ -90,7 +90,7 @@ public sealed partial class NvmeDev
                 break;
             }
 
-            Span<byte> descriptor = list.AsSpan(mapped * SglDescBytes, SglDescBytes);
+            Span<byte> descriptor = list.Slice(mapped * SglDescBytes, SglDescBytes);
             BinaryPrimitives.WriteUInt64LittleEndian(descriptor, iter.Addr.Value);
             BinaryPrimitives.WriteUInt32LittleEndian(descriptor[8..], (uint)iter.Len);
             descriptor[15] = SglFmtDataDesc << 4;
@@ -104,7 +104,7 @@ public sealed partial class NvmeDev
             status = iter.Status;
         }
 
-        _cpu.Write(block.Cpu.Value, list.AsSpan(0, mapped * SglDescBytes));
+        _cpu.Write(block.Cpu.Value, list[..(mapped * SglDescBytes)]);
         SetSgl1(ref command, block.Dma.Value, (uint)(mapped * SglDescBytes), SglFmtLastSegDesc);
         if (status != BlkStatus.Ok)
         {

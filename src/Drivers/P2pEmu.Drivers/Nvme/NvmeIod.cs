@@ -11,6 +11,9 @@ namespace P2pEmu.Drivers.Nvme;
 /// </summary>
 internal sealed class NvmeIod
 {
+    private ulong[]? _prpEntries;
+    private byte[]? _sglSegment;
+
     /// <summary>A passthrough command from the caller; null for reads and writes built from the request.</summary>
     public NvmeCommand? Passthrough { get; init; }
 
@@ -23,6 +26,12 @@ internal sealed class NvmeIod
 
     /// <summary><c>iod-&gt;descriptors</c>: PRP list pages from the pool.</summary>
     public List<NvmeDmaPool.Block> Descriptors { get; } = new();
+
+    /// <summary>One PRP list page being built (made on first use, then kept with the request).</summary>
+    public ulong[] PrpEntries => _prpEntries ??= new ulong[NvmeDev.CtrlPageSize / sizeof(ulong)];
+
+    /// <summary>One SGL segment being built (made on first use, then kept with the request).</summary>
+    public byte[] SglSegment => _sglSegment ??= new byte[NvmeDev.CtrlPageSize];
 
     /// <summary><c>iod-&gt;total_len</c>: bytes mapped.</summary>
     public ulong TotalLen { get; set; }

@@ -27,6 +27,7 @@ public sealed class NvmeQueue
     private readonly List<Request> _requeue = new();
     private int _enabled;
     private ushort _sqTail;
+    private ushort _lastSqTail;
     private ushort _cqHead;
     private bool _cqPhase = true;
     private long _completions;
@@ -122,10 +123,17 @@ public sealed class NvmeQueue
     internal byte Genctr(int tag) => _genctr[tag];
 
     /// <summary>
-    /// <c>nvme_sq_copy_cmd</c> + <c>nvme_write_sq_db</c>: stores the entry at the tail (a CMB SQ is written with
-    /// <c>memcpy_toio</c>) and rings the tail doorbell. The caller holds <see cref="SqLock"/>.
+    /// <c>nvme_sq_copy_cmd</c> + <c>nvme_write_sq_db(nvmeq, true)</c>: stores the entry at the tail and rings the tail
+    /// doorbell. The caller holds <see cref="SqLock"/>.
     /// </summary>
-    internal void CopyCmdAndRing(in NvmeCommand command)
+    internal void CopyCmdAndRing(in NvmeCommand command) => CopyCmd(in command, ring: true);
+
+    /// <summary>
+    /// <c>nvme_sq_copy_cmd</c> + <c>nvme_write_sq_db(nvmeq, ring)</c>: stores the entry at the tail (a CMB SQ is written
+    /// with <c>memcpy_toio</c>); rings the tail doorbell when <paramref name="ring"/>, or when one more unannounced entry
+    /// would run the tail into the last one rung. The caller holds <see cref="SqLock"/>.
+    /// </summary>
+    internal void CopyCmd(in NvmeCommand command, bool ring)
     {
         _cpu.WriteStruct(SqCpuAddress + ((ulong)_sqTail * NvmeCommand.SizeBytes), in command);
         if (++_sqTail == Depth)
@@ -133,7 +141,31 @@ public sealed class NvmeQueue
             _sqTail = 0;
         }
 
+        if (!ring)
+        {
+            int next = _sqTail + 1 == Depth ? 0 : _sqTail + 1;
+            if (next != _lastSqTail)
+            {
+                return;
+            }
+        }
+
+        RingSq();
+    }
+
+    /// <summary><c>nvme_commit_rqs</c>' doorbell: rings for entries stored but not announced yet. The caller holds <see cref="SqLock"/>.</summary>
+    internal void CommitSq()
+    {
+        if (_sqTail != _lastSqTail)
+        {
+            RingSq();
+        }
+    }
+
+    private void RingSq()
+    {
         _cpu.Writel(SqDoorbell, _sqTail);
+        _lastSqTail = _sqTail;
     }
 
     /// <summary>
@@ -158,12 +190,12 @@ public sealed class NvmeQueue
             }
 
             found++;
-            Interlocked.Increment(ref _completions);
             handle(this, cqe);
         }
 
         if (found != 0)
         {
+            Interlocked.Add(ref _completions, found);
             _cpu.Writel(CqDoorbell, _cqHead);
         }
 

@@ -80,6 +80,7 @@ public sealed partial class NvmeController
 
         bool interruptsEnabled = (command.Cdw11 & 2) != 0; // IEN
         _completionQueues[qid] = new NvmeQueue((ushort)qid, new DmaAddress(command.Prp1), sizeZeroBased + 1, 0, interruptsEnabled, vector);
+        _queueIdLimit = Math.Max(_queueIdLimit, qid + 1);
         return NvmeStatus.Success;
     }
 
@@ -120,6 +121,7 @@ public sealed partial class NvmeController
         }
 
         _submissionQueues[qid] = new NvmeQueue((ushort)qid, new DmaAddress(command.Prp1), sizeZeroBased + 1, (ushort)cqid);
+        _queueIdLimit = Math.Max(_queueIdLimit, qid + 1);
         return NvmeStatus.Success;
     }
 

@@ -13,6 +13,12 @@ public sealed partial class NvmeController
     /// <summary>Set under <see cref="_lock"/> by a doorbell write that gives the engine work; the BAR0 access kicks it after unlocking.</summary>
     private bool _kick;
 
+    /// <summary>
+    /// One past the highest queue identifier created since the last reset: the queue scans stop there. Written under
+    /// <see cref="_lock"/>; a round reads it without, as a bound (a queue it misses is null or comes with a kick).
+    /// </summary>
+    private int _queueIdLimit = 1;
+
     /// <summary>A doorbell write (under <see cref="_lock"/>): records the index and asks the engine for a round.</summary>
     private void OnDoorbellWrite(int index, uint old, uint now)
     {
@@ -58,7 +64,7 @@ public sealed partial class NvmeController
         while (progress)
         {
             progress = false;
-            for (int qid = 0; qid <= MaxIoQueues; qid++)
+            for (int qid = 0; qid < Volatile.Read(ref _queueIdLimit); qid++)
             {
                 while (ProcessCommand(qid))
                 {
@@ -80,8 +86,9 @@ public sealed partial class NvmeController
         int due = 0;
         lock (_lock)
         {
-            foreach (NvmeQueue? cq in _completionQueues)
+            for (int qid = 0; qid < _queueIdLimit; qid++)
             {
+                NvmeQueue? cq = _completionQueues[qid];
                 if (cq is null || !cq.InterruptDue)
                 {
                     continue;

@@ -193,6 +193,7 @@ public sealed partial class NvmeController
     {
         System.Array.Clear(_submissionQueues);
         System.Array.Clear(_completionQueues);
+        _queueIdLimit = 1;
         _ioSubmissionQueuesAllocated = MaxIoQueues;
         _ioCompletionQueuesAllocated = MaxIoQueues;
         _interruptMask = 0;

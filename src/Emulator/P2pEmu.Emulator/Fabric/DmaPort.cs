@@ -63,8 +63,28 @@ public sealed class DmaPort
                 return Fail(done, to, destination);
             }
 
+            if (!TryBeginAccess(from))
+            {
+                continue;
+            }
+
+            if (!TryBeginAccess(to))
+            {
+                from.TargetBar?.EndAccess();
+                continue;
+            }
+
             ulong n = Math.Min(Math.Min(length - done, MaxChunkBytes), Math.Min(from.ContiguousBytes, to.ContiguousBytes));
-            Move(from, to, n, ref tally);
+            try
+            {
+                Move(from, to, n, ref tally);
+            }
+            finally
+            {
+                from.TargetBar?.EndAccess();
+                to.TargetBar?.EndAccess();
+            }
+
             done += n;
         }
 
@@ -136,10 +156,11 @@ public sealed class DmaPort
         {
             ulong address = start.Add(done).Value;
             BarRegion? memory;
-            ulong offset;
-            ulong contiguous;
+            ulong offset = 0;
+            ulong contiguous = 0;
             RoutePath path;
-            if (ownRequests && _fabric.TryRouteToRam(Owner, address, access, ref route, out offset, out contiguous))
+            bool toRam = ownRequests && _fabric.TryRouteToRam(Owner, address, access, ref route, out offset, out contiguous);
+            if (toRam)
             {
                 memory = ram;
                 path = RoutePath.HostMemory;
@@ -163,27 +184,40 @@ public sealed class DmaPort
                 path = route.Path;
             }
 
+            PciBar? claimed = toRam ? null : route.TargetBar;
+            if (claimed is not null && !claimed.TryBeginAccess(route.TargetAddress.Value))
+            {
+                continue;
+            }
+
             int n = (int)Math.Min(Math.Min(length - done, contiguous), MaxChunkBytes);
             int at = (int)done;
-            if (memory is not null)
+            try
             {
-                Span<byte> target = memory.GetSpan(offset, n);
-                if (reading)
+                if (memory is not null)
                 {
-                    target.CopyTo(readInto.Slice(at, n));
+                    Span<byte> target = memory.GetSpan(offset, n);
+                    if (reading)
+                    {
+                        target.CopyTo(readInto.Slice(at, n));
+                    }
+                    else
+                    {
+                        writeFrom.Slice(at, n).CopyTo(target);
+                    }
+                }
+                else if (reading)
+                {
+                    ReadMmio(route.TargetBar!, offset, readInto.Slice(at, n));
                 }
                 else
                 {
-                    writeFrom.Slice(at, n).CopyTo(target);
+                    WriteMmio(route.TargetBar!, offset, writeFrom.Slice(at, n));
                 }
             }
-            else if (reading)
+            finally
             {
-                ReadMmio(route.TargetBar!, offset, readInto.Slice(at, n));
-            }
-            else
-            {
-                WriteMmio(route.TargetBar!, offset, writeFrom.Slice(at, n));
+                claimed?.EndAccess();
             }
 
             Tally(ref tally, reading ? path : RoutePath.None, reading ? RoutePath.None : path, (ulong)n, memory is not null);
@@ -295,8 +329,16 @@ public sealed class DmaPort
         tally = default;
     }
 
+    /// <summary>
+    /// Claims the BAR a delivered route reached (see <see cref="PciBar.TryBeginAccess"/>); false when the BAR stopped
+    /// decoding since the route was computed, so the caller routes the transaction again.
+    /// </summary>
+    private static bool TryBeginAccess(in RouteResult route) =>
+        route.TargetBar is not PciBar bar || bar.TryBeginAccess(route.TargetAddress.Value);
+
     private DmaResult Fail(ulong done, in RouteResult failure, DmaAddress start)
     {
+        _fabric.CountFailure(failure.Status);
         FabricEventSource log = FabricEventSource.Log;
         if (log.IsEnabled(System.Diagnostics.Tracing.EventLevel.Warning, FabricEventSource.Keywords.Faults))
         {

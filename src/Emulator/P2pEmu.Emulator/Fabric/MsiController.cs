@@ -61,8 +61,7 @@ public sealed class MsiController : IMmioHandler
         var description = new DeviceDescription("msi", DeviceKind.HostBridge, "$.platform.msi");
         using var window = new PciEndpoint(description, "msi", PciExpressPortType.RootComplexIntegratedEndpoint, identity, 0);
         WindowBar = window.GetBar(0)!;
-        WindowBar.Address = WindowBase;
-        WindowBar.Decoding = true;
+        WindowBar.SetDecode(WindowBase, true);
     }
 
     /// <summary>Interrupts delivered to an allocated vector.</summary>

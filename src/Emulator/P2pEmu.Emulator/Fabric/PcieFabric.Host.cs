@@ -25,14 +25,26 @@ public sealed partial class PcieFabric
                 return false;
             }
 
-            int n = (int)Math.Min((ulong)(destination.Length - done), remaining);
-            if (memory is not null)
+            if (bar is not null && !bar.TryBeginAccess(at))
             {
-                memory.GetSpan(offset, n).CopyTo(destination.Slice(done, n));
+                continue;
             }
-            else
+
+            int n = (int)Math.Min((ulong)(destination.Length - done), remaining);
+            try
             {
-                DmaPort.ReadMmio(bar!, offset, destination.Slice(done, n));
+                if (memory is not null)
+                {
+                    memory.GetSpan(offset, n).CopyTo(destination.Slice(done, n));
+                }
+                else
+                {
+                    DmaPort.ReadMmio(bar!, offset, destination.Slice(done, n));
+                }
+            }
+            finally
+            {
+                bar?.EndAccess();
             }
 
             done += n;
@@ -54,14 +66,26 @@ public sealed partial class PcieFabric
                 return false;
             }
 
-            int n = (int)Math.Min((ulong)(source.Length - done), remaining);
-            if (memory is not null)
+            if (bar is not null && !bar.TryBeginAccess(at))
             {
-                source.Slice(done, n).CopyTo(memory.GetSpan(offset, n));
+                continue;
             }
-            else
+
+            int n = (int)Math.Min((ulong)(source.Length - done), remaining);
+            try
             {
-                DmaPort.WriteMmio(bar!, offset, source.Slice(done, n));
+                if (memory is not null)
+                {
+                    source.Slice(done, n).CopyTo(memory.GetSpan(offset, n));
+                }
+                else
+                {
+                    DmaPort.WriteMmio(bar!, offset, source.Slice(done, n));
+                }
+            }
+            finally
+            {
+                bar?.EndAccess();
             }
 
             done += n;

@@ -28,6 +28,7 @@ public sealed partial class PcieFabric : IDisposable
     private readonly Dictionary<string, PciFunction> _byName;
     private readonly HostMemory _ram;
     private readonly long[] _bytesByPath = new long[Enum.GetValues<RoutePath>().Length];
+    private readonly long[] _failuresByStatus = new long[Enum.GetValues<RouteStatus>().Length];
     private long _bytesCopied;
     private int _disposed;
 
@@ -68,6 +69,12 @@ public sealed partial class PcieFabric : IDisposable
 
     /// <summary>Bytes carried by delivered transactions on <paramref name="path"/> (reads and writes each count).</summary>
     public long BytesOnPath(RoutePath path) => Volatile.Read(ref _bytesByPath[(int)path]);
+
+    /// <summary>
+    /// Device transactions that failed with <paramref name="status"/> (the error a requester's DMA engine records:
+    /// an Unsupported Request or ACS Violation completion, an IOMMU fault, a request blocked by Bus Master Enable).
+    /// </summary>
+    public long FailedTransactions(RouteStatus status) => Volatile.Read(ref _failuresByStatus[(int)status]);
 
     /// <summary>Translates a host RAM bus address into an offset of <see cref="Ram"/>'s region.</summary>
     public bool TryFindRam(ulong busAddress, out ulong offset, out ulong remainingBytes)
@@ -114,6 +121,8 @@ public sealed partial class PcieFabric : IDisposable
 
         _ram.Dispose();
     }
+
+    internal void CountFailure(RouteStatus status) => Interlocked.Increment(ref _failuresByStatus[(int)status]);
 
     internal void CountTransfer(RoutePath readPath, RoutePath writePath, ulong bytes, bool copied)
     {

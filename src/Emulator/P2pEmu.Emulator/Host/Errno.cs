@@ -22,11 +22,16 @@ public enum Errno
     EEXIST = 17,
     ENODEV = 19,
     EINVAL = 22,
+    EMFILE = 24,
+    ENOTTY = 25,
     ENOSPC = 28,
     ERANGE = 34,
     EDEADLK = 35,
+    ENOLCK = 37,
+    EOVERFLOW = 75,
     EOPNOTSUPP = 95,
     ETIMEDOUT = 110,
+    EALREADY = 114,
     EREMOTEIO = 121,
 }
 #pragma warning restore CA1707

@@ -111,8 +111,7 @@ public sealed partial class PciEndpoint : PciFunction, IDisposable
             foreach (PciBar bar in vf._bars)
             {
                 ulong baseAddress = ReadBarAddress(sriov + SriovConfig.VfBar0, bar.Index, bar.Is64Bit);
-                bar.Address = unchecked(baseAddress + ((ulong)vf.VfIndex * bar.SizeBytes));
-                bar.Decoding = decode && vf.VfIndex < numVfs && baseAddress != 0;
+                bar.SetDecode(unchecked(baseAddress + ((ulong)vf.VfIndex * bar.SizeBytes)), decode && vf.VfIndex < numVfs && baseAddress != 0);
             }
         }
     }
@@ -229,8 +228,8 @@ public sealed partial class PciEndpoint : PciFunction, IDisposable
     {
         foreach (PciBar bar in _bars)
         {
-            bar.Address = ReadBarAddress(PciConfig.Bar0, bar.Index, bar.Is64Bit);
-            bar.Decoding = MemorySpaceEnabled && bar.Address != 0;
+            ulong address = ReadBarAddress(PciConfig.Bar0, bar.Index, bar.Is64Bit);
+            bar.SetDecode(address, MemorySpaceEnabled && address != 0);
         }
     }
 }

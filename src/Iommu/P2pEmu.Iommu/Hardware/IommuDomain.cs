@@ -149,14 +149,23 @@ public sealed class IommuDomain : IDisposable
             while (done < sizeBytes)
             {
                 int level = LeafLevelFor(va + done, pa + done, sizeBytes - done);
-                error = MapOne(va + done, pa + done, level, prot);
+                ulong mapped;
+                if (level == 1)
+                {
+                    error = MapPages(va + done, pa + done, sizeBytes - done, prot, out mapped);
+                }
+                else
+                {
+                    error = MapOne(va + done, pa + done, level, prot);
+                    mapped = error == Errno.None ? PageTableGeometry.LevelSize(level) : 0;
+                }
+
+                done += mapped;
+                _mappedBytes += mapped;
                 if (error != Errno.None)
                 {
                     break;
                 }
-
-                done += PageTableGeometry.LevelSize(level);
-                _mappedBytes += PageTableGeometry.LevelSize(level);
             }
 
             if (error != Errno.None)
@@ -339,7 +348,75 @@ public sealed class IommuDomain : IDisposable
     private Errno MapOne(ulong va, ulong pa, int leafLevel, IommuProt prot)
     {
         Span<ulong> path = stackalloc ulong[PageTableGeometry.Levels + 1];
-        ulong table = RootTable.Value;
+        Errno error = WalkToTable(va, leafLevel, path, out ulong table);
+        if (error != Errno.None)
+        {
+            return error;
+        }
+
+        ulong leafAddress = EntryAddress(table, va, leafLevel);
+        if (ReadEntry(leafAddress).IsPresent)
+        {
+            Prune(path, leafLevel, va);
+            return Errno.EEXIST;
+        }
+
+        WriteEntry(leafAddress, PageTableEntry.Leaf(pa, prot, leafLevel));
+        _tables[table]++;
+        return Errno.None;
+    }
+
+    /// <summary>
+    /// Maps 4 KiB pages from <paramref name="va"/> up to <paramref name="remaining"/> bytes or the end of the leaf table
+    /// that holds <paramref name="va"/>'s entry, whichever comes first (Linux's <c>map_pages</c> with a page count): the
+    /// tables above are walked (and made) once, the leaf entries are read in one access and each is written with its
+    /// own 8-byte store. Stops at the first entry already present (EEXIST). Caller holds the lock.
+    /// </summary>
+    /// <param name="mapped">Bytes mapped, also on error.</param>
+    private Errno MapPages(ulong va, ulong pa, ulong remaining, IommuProt prot, out ulong mapped)
+    {
+        mapped = 0;
+        Span<ulong> path = stackalloc ulong[PageTableGeometry.Levels + 1];
+        Errno error = WalkToTable(va, 1, path, out ulong table);
+        if (error != Errno.None)
+        {
+            return error;
+        }
+
+        int index = (int)PageTableGeometry.EntryIndex(va, 1);
+        int count = (int)Math.Min(remaining >> PageTableGeometry.PageShift, (ulong)(PageTableGeometry.EntriesPerTable - index));
+        ulong first = table + ((ulong)index * PageTableGeometry.EntryBytes);
+        Span<byte> entries = stackalloc byte[count * PageTableGeometry.EntryBytes];
+        ReadEntries(first, entries);
+        int free = 0;
+        while (free < count && !new PageTableEntry(BinaryPrimitives.ReadUInt64LittleEndian(entries[(free * PageTableGeometry.EntryBytes)..])).IsPresent)
+        {
+            free++;
+        }
+
+        for (int i = 0; i < free; i++)
+        {
+            WriteEntry(first + ((ulong)i * PageTableGeometry.EntryBytes), PageTableEntry.Leaf(pa + ((ulong)i << PageTableGeometry.PageShift), prot, 1));
+        }
+
+        _tables[table] += free;
+        mapped = (ulong)free << PageTableGeometry.PageShift;
+        if (free < count)
+        {
+            Prune(path, 1, va);
+            return Errno.EEXIST;
+        }
+
+        return Errno.None;
+    }
+
+    /// <summary>
+    /// Walks from the root to the table at <paramref name="leafLevel"/> for <paramref name="va"/>, making missing tables,
+    /// and records the tables on <paramref name="path"/>. EEXIST when a large page is in the way. Caller holds the lock.
+    /// </summary>
+    private Errno WalkToTable(ulong va, int leafLevel, Span<ulong> path, out ulong table)
+    {
+        table = RootTable.Value;
         for (int level = PageTableGeometry.Levels; level > leafLevel; level--)
         {
             path[level] = table;
@@ -371,15 +448,6 @@ public sealed class IommuDomain : IDisposable
         }
 
         path[leafLevel] = table;
-        ulong leafAddress = EntryAddress(table, va, leafLevel);
-        if (ReadEntry(leafAddress).IsPresent)
-        {
-            Prune(path, leafLevel, va);
-            return Errno.EEXIST;
-        }
-
-        WriteEntry(leafAddress, PageTableEntry.Leaf(pa, prot, leafLevel));
-        _tables[table]++;
         return Errno.None;
     }
 
@@ -423,6 +491,27 @@ public sealed class IommuDomain : IDisposable
             if (leafLevel == 0)
             {
                 break;
+            }
+
+            if (leafLevel == 1)
+            {
+                // 4 KiB leaves: clear the run of present entries in this table at once, as unmap_pages does.
+                int cleared = ClearLeafRun(leafAddress, cursor, remaining);
+                _tables[table] -= cleared;
+                Prune(path, 1, cursor);
+                ulong runBytes = (ulong)cleared << PageTableGeometry.PageShift;
+                unmapped += runBytes;
+                first = Math.Min(first, cursor);
+                end = Math.Max(end, cursor + runBytes);
+                int wanted = (int)Math.Min(remaining >> PageTableGeometry.PageShift, (ulong)(PageTableGeometry.EntriesPerTable - (int)PageTableGeometry.EntryIndex(cursor, 1)));
+                if (runBytes >= remaining || cleared < wanted)
+                {
+                    break; // done, or a hole: iommu_unmap stops at the first IOVA that is not mapped
+                }
+
+                remaining -= runBytes;
+                cursor += runBytes;
+                continue;
             }
 
             WriteEntry(leafAddress, default);
@@ -471,6 +560,26 @@ public sealed class IommuDomain : IDisposable
         }
     }
 
+    /// <summary>
+    /// Clears the present level-1 entries from <paramref name="leafAddress"/> (the entry of <paramref name="va"/>, present)
+    /// on, up to <paramref name="remaining"/> bytes or the table's end, stopping at the first entry not present.
+    /// </summary>
+    /// <returns>How many entries were cleared (at least 1).</returns>
+    private int ClearLeafRun(ulong leafAddress, ulong va, ulong remaining)
+    {
+        int count = (int)Math.Min(remaining >> PageTableGeometry.PageShift, (ulong)(PageTableGeometry.EntriesPerTable - (int)PageTableGeometry.EntryIndex(va, 1)));
+        Span<byte> entries = stackalloc byte[count * PageTableGeometry.EntryBytes];
+        ReadEntries(leafAddress, entries);
+        int cleared = 0;
+        while (cleared < count && new PageTableEntry(BinaryPrimitives.ReadUInt64LittleEndian(entries[(cleared * PageTableGeometry.EntryBytes)..])).IsPresent)
+        {
+            WriteEntry(leafAddress + ((ulong)cleared * PageTableGeometry.EntryBytes), default);
+            cleared++;
+        }
+
+        return cleared;
+    }
+
     private void InvalidateLocked(ulong first, ulong end)
     {
         if (end <= first)
@@ -503,6 +612,15 @@ public sealed class IommuDomain : IDisposable
         }
 
         return new PageTableEntry(BinaryPrimitives.ReadUInt64LittleEndian(raw));
+    }
+
+    /// <summary>Reads consecutive entries in one access (only the host writes entries, under the lock).</summary>
+    private void ReadEntries(ulong address, Span<byte> raw)
+    {
+        if (!_fabric.TryHostRead(address, raw))
+        {
+            throw new InvalidOperationException($"IOMMU domain {Id}: the page table at 0x{address:x} is no longer host memory.");
+        }
     }
 
     private void WriteEntry(ulong address, PageTableEntry entry)

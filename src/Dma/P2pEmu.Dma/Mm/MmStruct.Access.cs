@@ -1,0 +1,99 @@
+using System;
+using P2pEmu.Emulator.Host;
+
+namespace P2pEmu.Dma.Mm;
+
+/// <content>CPU loads and stores by the task that owns the address space.</content>
+public sealed partial class MmStruct
+{
+    /// <summary>
+    /// A load by the task: copies <paramref name="destination"/>.Length bytes from user address
+    /// <paramref name="address"/>, page by page through the page table, faulting anonymous pages in. The CPU
+    /// reaches a page through the root complex: host RAM, or a P2P page's BAR as MMIO (what a user mapping of
+    /// p2pmem is).
+    /// </summary>
+    /// <returns>None; EFAULT where the task would get a signal: no VMA or no read permission (SIGSEGV), a file
+    /// page that is not mapped, such as an <c>allocate</c> mapping after its provider went away (SIGBUS). Bytes
+    /// before the failing page were copied.</returns>
+    /// <exception cref="ObjectDisposedException">The address space was torn down.</exception>
+    public Errno ReadUser(ulong address, Span<byte> destination)
+    {
+        int done = 0;
+        while (done < destination.Length)
+        {
+            ulong at = address + (ulong)done;
+            int n = (int)Math.Min((ulong)(destination.Length - done), Page.PageSize - (at & PageMask));
+            Errno error = AccessPage(at, VmFlags.Read, destination.Slice(done, n), default);
+            if (error != Errno.None)
+            {
+                return error;
+            }
+
+            done += n;
+        }
+
+        return Errno.None;
+    }
+
+    /// <summary>
+    /// A store by the task: copies <paramref name="source"/> to user address <paramref name="address"/>, as
+    /// <see cref="ReadUser"/> reads.
+    /// </summary>
+    /// <returns>None; EFAULT as for <see cref="ReadUser"/>, or for a mapping without write permission.</returns>
+    /// <exception cref="ObjectDisposedException">The address space was torn down.</exception>
+    public Errno WriteUser(ulong address, ReadOnlySpan<byte> source)
+    {
+        int done = 0;
+        while (done < source.Length)
+        {
+            ulong at = address + (ulong)done;
+            int n = (int)Math.Min((ulong)(source.Length - done), Page.PageSize - (at & PageMask));
+            Errno error = AccessPage(at, VmFlags.Write, default, source.Slice(done, n));
+            if (error != Errno.None)
+            {
+                return error;
+            }
+
+            done += n;
+        }
+
+        return Errno.None;
+    }
+
+    /// <summary>One access within one page, done under the page-table lock so that a zap cannot overtake it.</summary>
+    private Errno AccessPage(ulong address, VmFlags access, Span<byte> readInto, ReadOnlySpan<byte> writeFrom)
+    {
+        ulong pageAddress = address & ~PageMask;
+        lock (_mmapLock)
+        {
+            ThrowIfDisposed();
+            VmAreaStruct? vma = FindVmaLocked(address);
+            if (vma is null || (vma.Flags & access) == 0)
+            {
+                return Errno.EFAULT;
+            }
+
+            lock (_pageTableLock)
+            {
+                Errno error = FaultInLocked(vma, pageAddress, out Page? page);
+                if (error != Errno.None)
+                {
+                    return error;
+                }
+
+                // A CPU access that nothing claims completes as the hardware completes it (all-ones, write dropped).
+                ulong target = page!.Phys.Value + (address & PageMask);
+                if (access == VmFlags.Read)
+                {
+                    Fabric.TryHostRead(target, readInto);
+                }
+                else
+                {
+                    Fabric.TryHostWrite(target, writeFrom);
+                }
+
+                return Errno.None;
+            }
+        }
+    }
+}
