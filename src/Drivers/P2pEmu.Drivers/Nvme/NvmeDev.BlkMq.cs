@@ -113,16 +113,22 @@ public sealed partial class NvmeDev
             return;
         }
 
-        Info(string.Create(CultureInfo.InvariantCulture, $"I/O tag {request.Tag} QID {queue.Qid} timeout"));
-        if (request.Pdu is NvmeIod iod)
+        // Under the poll lock, so an interrupt handler reaping the late completion cannot end and unmap it as well.
+        lock (queue.CqPollLock)
         {
-            lock (queue.CqPollLock)
+            if (request.IsComplete)
+            {
+                return;
+            }
+
+            Info(string.Create(CultureInfo.InvariantCulture, $"I/O tag {request.Tag} QID {queue.Qid} timeout"));
+            if (request.Pdu is NvmeIod iod)
             {
                 UnmapData(request, iod);
             }
-        }
 
-        RequestQueue.BlkMqEndRequest(request, BlkStatus.TimeOut);
+            RequestQueue.BlkMqEndRequest(request, BlkStatus.TimeOut);
+        }
     }
 
     /// <summary>
