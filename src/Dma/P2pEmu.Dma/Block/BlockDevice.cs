@@ -22,7 +22,7 @@ namespace P2pEmu.Dma.Block;
 /// decides the result. The synchronous calls are the asynchronous <see cref="SubmitBio"/> followed by a polled wait,
 /// as <c>submit_bio_wait</c> is in Linux.
 /// </remarks>
-public sealed class BlockDevice
+public sealed partial class BlockDevice
 {
     private int _removed;
 
