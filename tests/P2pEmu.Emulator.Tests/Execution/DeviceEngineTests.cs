@@ -54,6 +54,38 @@ public sealed class DeviceEngineTests
     }
 
     [Fact]
+    public void Kick_Deterministic_FromAnotherThreadDuringARound_ReturnsAtOnce_AndTheRunningThreadDoesTheWork()
+    {
+        int runs = 0;
+        var workThreads = new System.Collections.Concurrent.ConcurrentBag<int>();
+        using var release = new ManualResetEventSlim();
+        using var firstRunning = new ManualResetEventSlim();
+        using var engine = new DeviceEngine("dev", ExecutionMode.Deterministic, () =>
+        {
+            workThreads.Add(Environment.CurrentManagedThreadId);
+            if (Interlocked.Increment(ref runs) == 1)
+            {
+                firstRunning.Set();
+                release.Wait(s_patience);
+            }
+        });
+        var runner = new Thread(engine.Kick);
+        runner.Start();
+        Assert.True(firstRunning.Wait(s_patience));
+
+        engine.Kick(); // while the runner is inside the round: must not wait for it (release is still unset)
+        bool returnedBeforeRelease = !release.IsSet;
+        Assert.Equal(1, Volatile.Read(ref runs));
+        release.Set();
+        runner.Join();
+
+        Assert.True(returnedBeforeRelease);
+        Assert.Equal(2, Volatile.Read(ref runs)); // the runner ran the round this kick asked for
+        Assert.DoesNotContain(Environment.CurrentManagedThreadId, workThreads);
+        Assert.True(engine.WaitIdle(TimeSpan.Zero));
+    }
+
+    [Fact]
     public void Kick_Concurrent_RunsTheWorkOnTheEnginesThread()
     {
         int workThread = 0;
