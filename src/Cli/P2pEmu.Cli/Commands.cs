@@ -103,8 +103,18 @@ public static class Commands
     private static int RunScenario(string topology, bool json, TextWriter output)
     {
         // The scenario makes every device DMA on its own and writes every memory BAR: no driver may own them.
-        using Machine.Machine machine = Machine.Machine.Load(topology, bindDrivers: false);
-        TransferReport report = TransferScenario.Run(machine, topology);
+        TransferReport report;
+        using (Machine.Machine machine = Machine.Machine.Load(topology, bindDrivers: false))
+        {
+            report = TransferScenario.Run(machine, topology);
+        }
+
+        // Storage goes through the drivers, on a machine of its own where they own their devices.
+        using (Machine.Machine machine = Machine.Machine.Load(topology))
+        {
+            report = report with { Storage = StorageScenario.Run(machine) };
+        }
+
         output.Write(json ? JsonSerializer.Serialize(report, s_json) + Environment.NewLine : TransferReportText.Render(report));
         return report.IntegrityOk ? ExitOk : ExitIntegrityFailure;
     }

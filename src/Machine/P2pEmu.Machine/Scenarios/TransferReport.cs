@@ -3,10 +3,14 @@ using System.Linq;
 
 namespace P2pEmu.Machine.Scenarios;
 
-/// <summary>The result of a transfer scenario run.</summary>
+/// <summary>The result of a scenario run: the transfer scenario's checks and the storage scenario's.</summary>
 public sealed record TransferReport(string Topology, int BytesPerTransfer, long BytesCopied, IReadOnlyList<TransferCheck> Transfers)
 {
-    public bool IntegrityOk => Transfers.All(t => t.IntegrityOk);
+    /// <summary>The storage scenario's O_DIRECT transfers through the NVMe driver (empty without disks).</summary>
+    public IReadOnlyList<StorageCheck> Storage { get; init; } = [];
+
+    /// <summary>Every byte checked is right, and every storage call failed exactly where the kernel rules say it must.</summary>
+    public bool IntegrityOk => Transfers.All(t => t.IntegrityOk) && Storage.All(s => s.IntegrityOk && s.Expected);
 
     public int Delivered => Transfers.Count(t => t.Status == "Delivered");
 }

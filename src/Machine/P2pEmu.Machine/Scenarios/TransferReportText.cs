@@ -30,7 +30,20 @@ public static class TransferReportText
         }
 
         int refusedByKernel = report.Transfers.Count(t => t.Status is "KernelRefused" or "MappingFailed");
-        text.Append(CultureInfo.InvariantCulture, $"{report.Delivered} delivered, {refusedByKernel} refused by the kernel, {report.Transfers.Count - report.Delivered - refusedByKernel} refused by the fabric, {report.BytesCopied} bytes copied; integrity {(report.IntegrityOk ? "ok" : "FAILED")}");
+        text.Append(CultureInfo.InvariantCulture, $"{report.Delivered} delivered, {refusedByKernel} refused by the kernel, {report.Transfers.Count - report.Delivered - refusedByKernel} refused by the fabric, {report.BytesCopied} bytes copied");
+        text.AppendLine();
+        if (report.Storage.Count > 0)
+        {
+            text.AppendLine("storage scenario: O_DIRECT through the NVMe driver, reads checked with XxHash3 (p2pmem through MMIO reads)");
+            foreach (StorageCheck s in report.Storage)
+            {
+                string verdict = !s.IntegrityOk ? "INTEGRITY FAILURE: " + s.Mismatch : s.Expected ? "ok" : "UNEXPECTED";
+                text.Append(CultureInfo.InvariantCulture, $"  {s.Disk,-10} {s.Operation,-5} {s.Buffer,-22} {s.MapType,-16} {s.Result,-8} {s.BytesTransferred,8} B  {verdict}");
+                text.AppendLine();
+            }
+        }
+
+        text.Append(CultureInfo.InvariantCulture, $"integrity {(report.IntegrityOk ? "ok" : "FAILED")}");
         text.AppendLine();
         return text.ToString();
     }
