@@ -111,23 +111,31 @@ public sealed class NvmeBringUpTests
     }
 
     [Fact]
-    public void Remove_ShutsTheControllerDown_DisksFailWithEnodev_BusMasterOff()
+    public void Remove_ShutsTheControllerDown_DisksFailWithEnodev_ReleasesTheCmb_AndDisablesTheDevice()
     {
         using Machine.Machine machine = Machine.Machine.Load("default");
         NvmeDev dev = machine.NvmeDrivers["nvme0"];
         BlockDevice disk = machine.BlockDevices["nvme0n1"];
         KernelBuffer buffer = KernelBuffer.Contiguous(machine, 0);
+        PciFunction nvme0 = machine.Fabric["nvme0"];
+        Assert.NotNull(machine.P2pDma.GetP2pmemSysfs(nvme0));
 
         machine.NvmeDriver.Remove(dev);
 
         Assert.Equal(NvmeCtrlState.Deleted, dev.State);
-        Assert.Equal(2u, (Mmio32(machine, "nvme0", 0x1C) >> 2) & 3); // CSTS.SHST: shutdown complete
-        Assert.Equal(0x4000u, Mmio32(machine, "nvme0", 0x14) & 0xC000); // CC.SHN normal
         Assert.Empty(machine.NvmeDrivers);
         Assert.True(disk.IsRemoved);
         Assert.Equal(Errno.ENODEV, disk.WriteDirect(0, buffer.Vecs(0, 4096)).Error);
-        Assert.False(machine.Fabric["nvme0"].BusMasterEnabled);
-        Assert.False(machine.P2pDma.GetP2pmemSysfs(machine.Fabric["nvme0"])!.Published);
         Assert.Empty(dev.IoQueues);
+
+        // The CMB's P2PDMA resources are gone with the device's removal, and the device no longer decodes or masters.
+        Assert.Null(machine.P2pDma.GetP2pmemSysfs(nvme0));
+        Assert.False(nvme0.BusMasterEnabled);
+        Assert.False(nvme0.MemorySpaceEnabled);
+
+        // What the controller was left in, read as the next driver would see it once it enables memory decoding.
+        nvme0.Config.Write16(PciConfig.Command, (ushort)(nvme0.Config.Read16(PciConfig.Command) | PciConfig.CommandMemory));
+        Assert.Equal(2u, (Mmio32(machine, "nvme0", 0x1C) >> 2) & 3); // CSTS.SHST: shutdown complete
+        Assert.Equal(0x4000u, Mmio32(machine, "nvme0", 0x14) & 0xC000); // CC.SHN normal
     }
 }

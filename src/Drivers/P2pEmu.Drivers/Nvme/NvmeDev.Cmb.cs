@@ -160,8 +160,8 @@ public sealed partial class NvmeDev
     }
 
     /// <summary>
-    /// <c>nvme_release_cmb</c>: forgets the CMB. Deviation: the P2PDMA core cannot tear a provider down yet, so its page
-    /// map and pool stay; the memory is unpublished so no new user finds it.
+    /// <c>nvme_release_cmb</c>: forgets the CMB and unpublishes it so no new user finds it; its page map and pool go
+    /// with the provider's removal at the end of <see cref="Remove"/>.
     /// </summary>
     private void ReleaseCmb()
     {

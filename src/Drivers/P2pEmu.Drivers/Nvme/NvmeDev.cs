@@ -167,8 +167,10 @@ public sealed partial class NvmeDev : IBlkMqOps
 
     /// <summary>
     /// <c>nvme_remove</c>: removes the disks, deletes the I/O queues, shuts the controller down (CC.SHN), frees the
-    /// queue memory and the CMB SQs, unpublishes the CMB and clears Bus Master. Deviation: the CMB's page map and
-    /// pool stay registered, because the P2PDMA core has no provider teardown yet.
+    /// queue memory and the CMB SQs, unpublishes the CMB and clears Bus Master; then the device-managed P2PDMA
+    /// resources go as devres releases them after remove() (<see cref="P2pDmaHost.RemoveProvider(PciFunction)"/>):
+    /// every user mapping of the CMB's <c>allocate</c> file is zapped, and the call blocks until every page of the
+    /// CMB is freed and unpinned — as unbinding blocks in Linux while an O_DIRECT into the CMB is in flight.
     /// </summary>
     internal void Remove()
     {
@@ -185,6 +187,7 @@ public sealed partial class NvmeDev : IBlkMqOps
         }
 
         Teardown(shutdown: live);
+        P2p.RemoveProvider(Pdev); // ENODEV: the CMB was never registered, nothing to release.
     }
 
     private Errno ProbeSteps()
