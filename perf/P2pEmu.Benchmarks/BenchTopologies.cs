@@ -156,7 +156,7 @@ internal static class BenchTopologies
         new(name, DeviceKind.Nvme, Path(name))
         {
             CmbBytes = cmbBytes,
-            Namespaces = new[] { new NamespaceDescription(namespaceBytes, null, $"$.{name}.namespaces[0]") },
+            Namespaces = new[] { new NamespaceDescription(namespaceBytes, null, $"$.{name}.namespaces[0]") { InRam = true } },
         };
 
     private static string Path(string name) => "$." + name;

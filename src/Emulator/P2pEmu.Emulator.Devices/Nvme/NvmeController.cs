@@ -104,7 +104,7 @@ public sealed partial class NvmeController : IDisposable
         _namespaces = new NvmeNamespace[namespaces.Count];
         for (int i = 0; i < namespaces.Count; i++)
         {
-            _namespaces[i] = new NvmeNamespace((uint)(i + 1), namespaces[i].SizeBytes, namespaces[i].BackingPath);
+            _namespaces[i] = new NvmeNamespace((uint)(i + 1), namespaces[i].SizeBytes, namespaces[i].BackingPath, namespaces[i].InRam);
         }
 
         _regs = new RegisterBlock(Bar0SizeBytes);

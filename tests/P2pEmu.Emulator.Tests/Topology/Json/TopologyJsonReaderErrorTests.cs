@@ -904,6 +904,23 @@ public sealed class TopologyJsonReaderErrorTests
     }
 
     [Fact]
+    public void Parse_NamespaceInRamAndInAFile_Rejected()
+    {
+        TopologyException ex = Fails(TopologySamples.OnRootBus("""{ "name": "nvme0", "kind": "nvme", "namespaces": [ { "size": 4096, "file": "/tmp/x.img", "ram": true } ] }"""));
+
+        Assert.Equal(Dev0 + ".namespaces[0].ram", ex.Path);
+        Assert.Contains("not both", ex.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_NamespaceRamNotABoolean_Rejected()
+    {
+        TopologyException ex = Fails(TopologySamples.OnRootBus("""{ "name": "nvme0", "kind": "nvme", "namespaces": [ { "size": 4096, "ram": "yes" } ] }"""));
+
+        Assert.Equal(Dev0 + ".namespaces[0].ram", ex.Path);
+    }
+
+    [Fact]
     public void Parse_CmbWithoutSize_Rejected()
     {
         TopologyException ex = Fails(TopologySamples.OnRootBus("""{ "name": "nvme0", "kind": "nvme", "cmb": {} }"""));

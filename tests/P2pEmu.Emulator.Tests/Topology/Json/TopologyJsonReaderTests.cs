@@ -272,10 +272,11 @@ public sealed class TopologyJsonReaderTests
     public void Parse_NvmeNamespaces_ReadWithFiles()
     {
         DeviceDescription nvme = SingleRootDevice(
-            """{ "name": "nvme0", "kind": "nvme", "namespaces": [ { "size": "1GiB", "file": "/tmp/ns1.img" }, { "size": 4096 } ] }""");
+            """{ "name": "nvme0", "kind": "nvme", "namespaces": [ { "size": "1GiB", "file": "/tmp/ns1.img" }, { "size": 4096 }, { "size": 8192, "ram": true } ] }""");
 
         Assert.Equal(new NamespaceDescription(1UL << 30, "/tmp/ns1.img", "$.hostBridges[0].devices[0].namespaces[0]"), nvme.Namespaces[0]);
         Assert.Equal(new NamespaceDescription(4096, null, "$.hostBridges[0].devices[0].namespaces[1]"), nvme.Namespaces[1]);
+        Assert.Equal(new NamespaceDescription(8192, null, "$.hostBridges[0].devices[0].namespaces[2]") { InRam = true }, nvme.Namespaces[2]);
         Assert.Equal(0UL, nvme.CmbBytes);
     }
 

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using P2pEmu.Emulator.Topology;
 using P2pEmu.Emulator.Topology.Json;
 using Xunit;
@@ -99,6 +100,23 @@ public sealed class TopologyJsonWriterTests
         TopologyDescription b = TopologyJsonReader.Parse(TopologySamples.DesignExample.Replace("1GiB", "2GiB", StringComparison.Ordinal));
 
         Assert.NotEqual(TopologyDump.Of(a), TopologyDump.Of(b));
+    }
+
+    [Fact]
+    public void Write_NamespaceBackings_RoundTrip()
+    {
+        string source = TopologySamples.DesignExample.Replace(
+            "\"namespaces\": [ { \"size\": \"1GiB\" } ]",
+            "\"namespaces\": [ { \"size\": \"1GiB\" }, { \"size\": \"4KiB\", \"ram\": true }, { \"size\": \"8KiB\", \"file\": \"/tmp/ns.img\" } ]",
+            StringComparison.Ordinal);
+        Assert.NotEqual(TopologySamples.DesignExample, source);
+        TopologyDescription parsed = TopologyJsonReader.Parse(source);
+
+        TopologyDescription again = TopologyJsonReader.Parse(TopologyJsonWriter.Write(parsed));
+
+        NamespaceDescription[] namespaces = again.HostBridges[0].Devices[1].Children[0].Ports[0].Children[0].Namespaces.ToArray();
+        Assert.Equal(new[] { false, true, false }, namespaces.Select(n => n.InRam));
+        Assert.Equal(new string?[] { null, null, "/tmp/ns.img" }, namespaces.Select(n => n.BackingPath));
     }
 
     [Fact]

@@ -21,7 +21,7 @@ internal sealed partial class TopologyJsonParser
 
     private static readonly string[] s_sizeOnlyProperties = ["size"];
     private static readonly string[] s_barProperties = ["index", "size", "prefetchable", "bits", "backing"];
-    private static readonly string[] s_namespaceProperties = ["size", "file"];
+    private static readonly string[] s_namespaceProperties = ["size", "file", "ram"];
     private static readonly string[] s_acsProperties = ["cap", "ctrl", "egress", "egressBits"];
 
     private static AcsDescription ReadAcs(JsonElement value, string path)
@@ -203,7 +203,14 @@ internal sealed partial class TopologyJsonParser
             string? file = nsValue.TryGetProperty("file", out JsonElement fileValue)
                 ? ReadPath(fileValue, JsonValues.PropertyPath(nsPath, "file"), "file")
                 : null;
-            namespaces.Add(new NamespaceDescription(sizeBytes, file, nsPath));
+            bool inRam = nsValue.TryGetProperty("ram", out JsonElement ramValue)
+                && JsonValues.ReadBool(ramValue, JsonValues.PropertyPath(nsPath, "ram"), "ram");
+            if (inRam && file is not null)
+            {
+                throw new TopologyException(JsonValues.PropertyPath(nsPath, "ram"), "a namespace is backed by RAM or by a 'file', not both");
+            }
+
+            namespaces.Add(new NamespaceDescription(sizeBytes, file, nsPath) { InRam = inRam });
             item++;
         }
 

@@ -169,6 +169,11 @@ public static class TopologyJsonWriter
                     writer.WriteString("file", ns.BackingPath);
                 }
 
+                if (ns.InRam)
+                {
+                    writer.WriteBoolean("ram", true);
+                }
+
                 writer.WriteEndObject();
             }
 
