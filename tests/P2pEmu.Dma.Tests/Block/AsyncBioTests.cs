@@ -24,7 +24,7 @@ public sealed class AsyncBioTests
     {
         (PcieFabric fabric, P2pDmaHost p2p) = BlockTestbed.Build();
         using PcieFabric owned = fabric;
-        var driver = new Driver { Statuses = { [8] = BlkStatus.IoErr } };
+        var driver = new FakeBlkDriver { Statuses = { [8] = BlkStatus.IoErr } };
         var queue = new RequestQueue(new BlkMqTagSet(driver, 1, 8, 10), new QueueLimits { MaxHwSectors = 8 }, p2p);
         Bio bio = HostBio(p2p, 3 * 4096);
         var ended = new List<BlkStatus>();
@@ -47,7 +47,7 @@ public sealed class AsyncBioTests
     {
         (PcieFabric fabric, P2pDmaHost p2p) = BlockTestbed.Build();
         using PcieFabric owned = fabric;
-        var driver = new Driver();
+        var driver = new FakeBlkDriver();
         var queue = new RequestQueue(new BlkMqTagSet(driver, 1, 4, 10), new QueueLimits(), p2p);
         Bio first = HostBio(p2p, 4096);
         Bio second = HostBio(p2p, 4096, 8);
@@ -79,7 +79,7 @@ public sealed class AsyncBioTests
     {
         (PcieFabric fabric, P2pDmaHost p2p) = BlockTestbed.Build();
         using PcieFabric owned = fabric;
-        var queue = new RequestQueue(new BlkMqTagSet(new Driver(), 1, 4, 10), new QueueLimits(), p2p);
+        var queue = new RequestQueue(new BlkMqTagSet(new FakeBlkDriver(), 1, 4, 10), new QueueLimits(), p2p);
         Bio bio = HostBio(p2p, 4096);
 
         queue.SubmitBio(bio);
@@ -93,7 +93,7 @@ public sealed class AsyncBioTests
     {
         (PcieFabric fabric, P2pDmaHost p2p) = BlockTestbed.Build();
         using PcieFabric owned = fabric;
-        var driver = new Driver();
+        var driver = new FakeBlkDriver();
         var queue = new RequestQueue(new BlkMqTagSet(driver, 1, 4, 10), new QueueLimits { LogicalBlockSize = 4096 }, p2p);
         Bio partialBlock = HostBio(p2p, 512);
         int ends = 0;
@@ -114,7 +114,7 @@ public sealed class AsyncBioTests
     {
         (PcieFabric fabric, P2pDmaHost p2p) = BlockTestbed.Build();
         using PcieFabric owned = fabric;
-        var driver = new Driver { CompleteOnPoll = false };
+        var driver = new FakeBlkDriver { CompleteOnPoll = false };
         var queue = new RequestQueue(new BlkMqTagSet(driver, 2, 4, 25), new QueueLimits { MaxHwSectors = 8 }, p2p);
         Bio bio = HostBio(p2p, 2 * 4096);
 
@@ -131,7 +131,7 @@ public sealed class AsyncBioTests
     {
         (PcieFabric fabric, P2pDmaHost p2p) = BlockTestbed.Build();
         using PcieFabric owned = fabric;
-        var driver = new Driver();
+        var driver = new FakeBlkDriver();
         var queue = new RequestQueue(new BlkMqTagSet(driver, 2, 8, 10), new QueueLimits(), p2p);
         Bio[] bios = Enumerable.Range(0, 5).Select(i => HostBio(p2p, 4096, (ulong)i * 8)).ToArray();
         var plug = new BlkPlug();
@@ -158,7 +158,7 @@ public sealed class AsyncBioTests
     {
         (PcieFabric fabric, P2pDmaHost p2p) = BlockTestbed.Build();
         using PcieFabric owned = fabric;
-        var driver = new Driver { Refuse = { [16] = BlkStatus.Inval } };
+        var driver = new FakeBlkDriver { Refuse = { [16] = BlkStatus.Inval } };
         var queue = new RequestQueue(new BlkMqTagSet(driver, 1, 8, 10), new QueueLimits(), p2p);
         Bio[] bios = Enumerable.Range(0, 3).Select(i => HostBio(p2p, 4096, (ulong)i * 8)).ToArray();
         var plug = new BlkPlug();
@@ -182,7 +182,7 @@ public sealed class AsyncBioTests
     {
         (PcieFabric fabric, P2pDmaHost p2p) = BlockTestbed.Build();
         using PcieFabric owned = fabric;
-        var driver = new Driver();
+        var driver = new FakeBlkDriver();
         var queue = new RequestQueue(new BlkMqTagSet(driver, 1, 8, 10), new QueueLimits(), p2p);
         var outer = new BlkPlug();
         var inner = new BlkPlug();
@@ -198,62 +198,5 @@ public sealed class AsyncBioTests
         Assert.Equal(BlkStatus.Ok, queue.BioWait(bio));
         Assert.Single(driver.Queued);
         outer.Finish();
-    }
-
-    /// <summary>Records what blk-mq hands it; completes on poll with per-sector statuses, or never.</summary>
-    private sealed class Driver : IBlkMqOps
-    {
-        private readonly List<Request> _pending = new();
-
-        public bool CompleteOnPoll { get; init; } = true;
-
-        public Dictionary<ulong, BlkStatus> Statuses { get; } = new();
-
-        public Dictionary<ulong, BlkStatus> Refuse { get; } = new();
-
-        public List<Request> Queued { get; } = new();
-
-        public List<bool> Last { get; } = new();
-
-        public int Polls { get; private set; }
-
-        public int Timeouts { get; private set; }
-
-        public int Commits { get; private set; }
-
-        public BlkStatus QueueRq(BlkMqHwCtx hctx, Request request, bool last)
-        {
-            if (Refuse.TryGetValue(request.Sector, out BlkStatus refusal))
-            {
-                return refusal;
-            }
-
-            Queued.Add(request);
-            Last.Add(last);
-            _pending.Add(request);
-            return BlkStatus.Ok;
-        }
-
-        public void CommitRqs(BlkMqHwCtx hctx) => Commits++;
-
-        public int Poll(BlkMqHwCtx hctx)
-        {
-            Polls++;
-            if (!CompleteOnPoll)
-            {
-                return 0;
-            }
-
-            Request[] done = _pending.Where(r => r.Hctx == hctx).ToArray();
-            foreach (Request r in done)
-            {
-                _pending.Remove(r);
-                RequestQueue.BlkMqEndRequest(r, Statuses.GetValueOrDefault(r.Sector, BlkStatus.Ok));
-            }
-
-            return done.Length;
-        }
-
-        public void Timeout(Request request) => Timeouts++;
     }
 }

@@ -23,7 +23,7 @@ public sealed class RequestQueueTests
     {
         (PcieFabric fabric, P2pDmaHost p2p) = BlockTestbed.Build();
         using PcieFabric owned = fabric;
-        var driver = new ScriptedDriver { CompleteOnPoll = true };
+        var driver = new FakeBlkDriver { CompleteOnPoll = true };
         var queue = new RequestQueue(new BlkMqTagSet(driver, 3, 4, 10), new QueueLimits { MaxHwSectors = 8 }, p2p);
         var inflight = new List<Request>();
 
@@ -41,7 +41,7 @@ public sealed class RequestQueueTests
     {
         (PcieFabric fabric, P2pDmaHost p2p) = BlockTestbed.Build();
         using PcieFabric owned = fabric;
-        var driver = new ScriptedDriver { CompleteOnPoll = true, RefuseFirst = 2 };
+        var driver = new FakeBlkDriver { CompleteOnPoll = true, RefuseFirst = 2 };
         var queue = new RequestQueue(new BlkMqTagSet(driver, 1, 4, 10), new QueueLimits(), p2p);
         var inflight = new List<Request>();
 
@@ -56,7 +56,7 @@ public sealed class RequestQueueTests
     {
         (PcieFabric fabric, P2pDmaHost p2p) = BlockTestbed.Build();
         using PcieFabric owned = fabric;
-        var driver = new ScriptedDriver();
+        var driver = new FakeBlkDriver { CompleteOnPoll = false };
         var queue = new RequestQueue(new BlkMqTagSet(driver, 1, 4, 25), new QueueLimits(), p2p);
         var inflight = new List<Request>();
         queue.SubmitBio(HostBio(p2p, 4096), inflight);
@@ -73,7 +73,7 @@ public sealed class RequestQueueTests
     {
         (PcieFabric fabric, P2pDmaHost p2p) = BlockTestbed.Build();
         using PcieFabric owned = fabric;
-        var driver = new ScriptedDriver { Refusal = BlkStatus.Inval };
+        var driver = new FakeBlkDriver { Refusal = BlkStatus.Inval };
         var queue = new RequestQueue(new BlkMqTagSet(driver, 1, 4, 10), new QueueLimits(), p2p);
         var inflight = new List<Request>();
         queue.SubmitBio(HostBio(p2p, 4096), inflight);
@@ -84,58 +84,5 @@ public sealed class RequestQueueTests
 
         queue.MarkDying();
         Assert.Equal(BlkStatus.IoErr, queue.SubmitBio(HostBio(p2p, 4096), new List<Request>()));
-    }
-
-    /// <summary>A driver whose behaviour the test sets: refuse, complete on poll, or never complete.</summary>
-    private sealed class ScriptedDriver : IBlkMqOps
-    {
-        private readonly List<Request> _pending = new();
-
-        public bool CompleteOnPoll { get; init; }
-
-        public int RefuseFirst { get; set; }
-
-        public BlkStatus Refusal { get; init; } = BlkStatus.Ok;
-
-        public int Polls { get; private set; }
-
-        public int Timeouts { get; private set; }
-
-        public BlkStatus QueueRq(BlkMqHwCtx hctx, Request request, bool last)
-        {
-            if (RefuseFirst > 0)
-            {
-                RefuseFirst--;
-                return BlkStatus.Resource;
-            }
-
-            if (Refusal != BlkStatus.Ok)
-            {
-                return Refusal;
-            }
-
-            _pending.Add(request);
-            return BlkStatus.Ok;
-        }
-
-        public int Poll(BlkMqHwCtx hctx)
-        {
-            Polls++;
-            if (!CompleteOnPoll)
-            {
-                return 0;
-            }
-
-            Request[] done = _pending.Where(r => r.Hctx == hctx).ToArray();
-            foreach (Request r in done)
-            {
-                _pending.Remove(r);
-                RequestQueue.BlkMqEndRequest(r, BlkStatus.Ok);
-            }
-
-            return done.Length;
-        }
-
-        public void Timeout(Request request) => Timeouts++;
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using System.Linq;
 using P2pEmu.Dma.Block;
 using P2pEmu.Dma.Mm;
@@ -14,9 +13,9 @@ public sealed class UserDirectIoTests
 {
     private const ulong Page = MmMachine.Page;
 
-    private static (BlockDevice Disk, RecordingDriver Driver) Disk(MmMachine machine, bool p2pQueue)
+    private static (BlockDevice Disk, FakeBlkDriver Driver) Disk(MmMachine machine, bool p2pQueue)
     {
-        var driver = new RecordingDriver();
+        var driver = new FakeBlkDriver();
         var limits = new QueueLimits { Features = p2pQueue ? BlkFeatures.PciP2pdma : BlkFeatures.None };
         var queue = new RequestQueue(new BlkMqTagSet(driver, 1, 16, 10), limits, machine.Host);
         var disk = new BlockDevice("vda", queue, 1 << 16, new Device("vda"));
@@ -27,7 +26,7 @@ public sealed class UserDirectIoTests
     public void PreadDirect_IntoP2pPages_OnAQueueWithoutP2p_IsEremoteio_AndNothingStaysPinned()
     {
         using var machine = new MmMachine();
-        (BlockDevice disk, RecordingDriver driver) = Disk(machine, p2pQueue: false);
+        (BlockDevice disk, FakeBlkDriver driver) = Disk(machine, p2pQueue: false);
         MmStruct mm = machine.NewMm();
         ulong buffer = MmMachine.MapAllocate(mm, machine.Allocate, 4 * Page);
         long references = machine.Pagemap.References;
@@ -44,7 +43,7 @@ public sealed class UserDirectIoTests
     public void PreadDirect_IntoP2pPages_OnAP2pQueue_QueuesP2pRequests_AndUnpinsWhenDone()
     {
         using var machine = new MmMachine();
-        (BlockDevice disk, RecordingDriver driver) = Disk(machine, p2pQueue: true);
+        (BlockDevice disk, FakeBlkDriver driver) = Disk(machine, p2pQueue: true);
         MmStruct mm = machine.NewMm();
         ulong buffer = MmMachine.MapAllocate(mm, machine.Allocate, 4 * Page);
         long references = machine.Pagemap.References;
@@ -63,7 +62,7 @@ public sealed class UserDirectIoTests
     public void PwriteDirect_FromHostThenP2pPages_NeverMixesThemInOneRequest()
     {
         using var machine = new MmMachine();
-        (BlockDevice disk, RecordingDriver driver) = Disk(machine, p2pQueue: true);
+        (BlockDevice disk, FakeBlkDriver driver) = Disk(machine, p2pQueue: true);
         MmStruct mm = machine.NewMm();
         ulong host = MmMachine.MapAnon(mm, 2 * Page, 0x10_0000);
         ulong p2p = mm.Mmap(0x10_0000 + (2 * Page), 2 * Page, Prot.Read | Prot.Write, MapFlags.Shared | MapFlags.Fixed, machine.Allocate).Value;
@@ -83,7 +82,7 @@ public sealed class UserDirectIoTests
     public void UnalignedPositionOrLength_IsEinval_BeforeAnythingIsPinned(ulong length, long position)
     {
         using var machine = new MmMachine();
-        (BlockDevice disk, RecordingDriver driver) = Disk(machine, p2pQueue: true);
+        (BlockDevice disk, FakeBlkDriver driver) = Disk(machine, p2pQueue: true);
         MmStruct mm = machine.NewMm();
         ulong buffer = MmMachine.MapAllocate(mm, machine.Allocate, Page);
         long references = machine.Pagemap.References;
@@ -97,7 +96,7 @@ public sealed class UserDirectIoTests
     public void PreadDirect_IntoAnUnmappedBuffer_IsEfault_AndAPartlyMappedOneReadsItsMappedPrefix()
     {
         using var machine = new MmMachine();
-        (BlockDevice disk, RecordingDriver driver) = Disk(machine, p2pQueue: true);
+        (BlockDevice disk, FakeBlkDriver driver) = Disk(machine, p2pQueue: true);
         MmStruct mm = machine.NewMm();
 
         Assert.Equal(Errno.EFAULT, disk.PreadDirect(mm, 0x40_0000, Page, 0).Error);
@@ -108,36 +107,5 @@ public sealed class UserDirectIoTests
 
         Assert.Equal((long)(2 * Page), partial.Value);
         Assert.Equal(2 * Page, (ulong)driver.Queued.Sum(r => r.PayloadBytes));
-    }
-
-    /// <summary>Completes every request at once (on poll) and remembers it.</summary>
-    private sealed class RecordingDriver : IBlkMqOps
-    {
-        private readonly List<Request> _pending = new();
-
-        public List<Request> Queued { get; } = new();
-
-        public BlkStatus QueueRq(BlkMqHwCtx hctx, Request request, bool last)
-        {
-            Queued.Add(request);
-            _pending.Add(request);
-            return BlkStatus.Ok;
-        }
-
-        public int Poll(BlkMqHwCtx hctx)
-        {
-            Request[] done = _pending.ToArray();
-            _pending.Clear();
-            foreach (Request request in done)
-            {
-                RequestQueue.BlkMqEndRequest(request, BlkStatus.Ok);
-            }
-
-            return done.Length;
-        }
-
-        public void Timeout(Request request)
-        {
-        }
     }
 }

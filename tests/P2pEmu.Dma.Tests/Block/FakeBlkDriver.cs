@@ -1,0 +1,82 @@
+using System.Collections.Generic;
+using System.Linq;
+using P2pEmu.Dma.Block;
+
+namespace P2pEmu.Dma.Tests.Block;
+
+/// <summary>
+/// A blk-mq driver whose behaviour a test sets: it records what blk-mq hands it, refuses requests (the first few with
+/// Resource, all with a status, or by sector), and completes them on poll with per-sector statuses — or never.
+/// </summary>
+internal sealed class FakeBlkDriver : IBlkMqOps
+{
+    private readonly List<Request> _pending = new();
+
+    public bool CompleteOnPoll { get; init; } = true;
+
+    /// <summary>Requests refused with Resource before any is accepted (blk-mq retries them).</summary>
+    public int RefuseFirst { get; set; }
+
+    /// <summary>A status every request is refused with; Ok accepts.</summary>
+    public BlkStatus Refusal { get; init; } = BlkStatus.Ok;
+
+    public Dictionary<ulong, BlkStatus> Statuses { get; } = new();
+
+    public Dictionary<ulong, BlkStatus> Refuse { get; } = new();
+
+    public List<Request> Queued { get; } = new();
+
+    public List<bool> Last { get; } = new();
+
+    public int Polls { get; private set; }
+
+    public int Timeouts { get; private set; }
+
+    public int Commits { get; private set; }
+
+    public BlkStatus QueueRq(BlkMqHwCtx hctx, Request request, bool last)
+    {
+        if (RefuseFirst > 0)
+        {
+            RefuseFirst--;
+            return BlkStatus.Resource;
+        }
+
+        if (Refusal != BlkStatus.Ok)
+        {
+            return Refusal;
+        }
+
+        if (Refuse.TryGetValue(request.Sector, out BlkStatus refusal))
+        {
+            return refusal;
+        }
+
+        Queued.Add(request);
+        Last.Add(last);
+        _pending.Add(request);
+        return BlkStatus.Ok;
+    }
+
+    public void CommitRqs(BlkMqHwCtx hctx) => Commits++;
+
+    public int Poll(BlkMqHwCtx hctx)
+    {
+        Polls++;
+        if (!CompleteOnPoll)
+        {
+            return 0;
+        }
+
+        Request[] done = _pending.Where(r => r.Hctx == hctx).ToArray();
+        foreach (Request r in done)
+        {
+            _pending.Remove(r);
+            RequestQueue.BlkMqEndRequest(r, Statuses.GetValueOrDefault(r.Sector, BlkStatus.Ok));
+        }
+
+        return done.Length;
+    }
+
+    public void Timeout(Request request) => Timeouts++;
+}
