@@ -1,5 +1,6 @@
 using System;
 using System.Threading;
+using P2pEmu.Dma.Block;
 using P2pEmu.Dma.Mm;
 using P2pEmu.Drivers.Nvme;
 using P2pEmu.Emulator.Addressing;
@@ -74,11 +75,23 @@ public sealed class NvmeUserP2pTests
             machine.NvmeDriver.Remove(provider);
             removed.Set();
         });
+        removal.IsBackground = true;
         removal.Start();
 
         // The mapping is zapped first; an O_DIRECT in flight holds a pin, so the unbind must not finish.
         Assert.True(SpinWait.SpinUntil(() => mm.ReadUser(buffer, new byte[8]) == Errno.EFAULT, TimeSpan.FromSeconds(60)));
         Assert.False(removed.Wait(TimeSpan.FromMilliseconds(300)));
+
+        // The pin's holder may look devices up meanwhile: the unbind does not hold the driver's lock while it waits.
+        using var lookedUp = new ManualResetEventSlim();
+        var lookup = new Thread(() =>
+        {
+            _ = machine.BlockDevices.Count;
+            lookedUp.Set();
+        });
+        lookup.IsBackground = true;
+        lookup.Start();
+        Assert.True(lookedUp.Wait(TimeSpan.FromSeconds(30)));
 
         Gup.UnpinUserPages(pinned);
         Assert.True(removed.Wait(TimeSpan.FromSeconds(60)));
@@ -91,5 +104,78 @@ public sealed class NvmeUserP2pTests
         DmaResult late = new DmaPort(machine.Fabric, machine.Fabric["nvme0"]).Write(new DmaAddress(busAddress), new byte[64]);
         Assert.Equal(RouteStatus.UnsupportedRequest, late.Status);
         Assert.Equal(before, cmb.Memory.GetSpan(offset, 64).ToArray());
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void RemovingTheProvider_WhileAProcessReadsIntoItsCmb_OnDeviceThreads_NeverCorruptsOrLosesACompletedRead(int seed)
+    {
+        using Machine.Machine machine = Machine.Machine.Build(
+            DriverTopologies.SwitchPair(AcsFlags.None, cmbOnBoth: true),
+            new Machine.MachineOptions { ExecutionMode = ExecutionMode.Concurrent });
+        using MmStruct mm = Process(machine);
+        byte[] data = WriteRandom(machine, mm, seed);
+        ulong buffer = MapCmb(machine, mm, Bytes);
+        PciFunction nvme1 = machine.Fabric["nvme1"];
+        PciBar cmb = ((PciEndpoint)nvme1).GetBar(2)!;
+        BlockDevice disk = machine.BlockDevices["nvme0n1"];
+        int completed = 0;
+        int verified = 0;
+        string? wrong = null;
+        Errno stoppedBy = Errno.None;
+        using var enoughReads = new ManualResetEventSlim();
+        var reader = new Thread(() =>
+        {
+            byte[] landed = new byte[Bytes];
+            while (true)
+            {
+                Result<long> read = disk.PreadDirect(mm, buffer, Bytes, 0);
+                if (!read.IsSuccess)
+                {
+                    stoppedBy = read.Error;
+                    enoughReads.Set();
+                    return;
+                }
+
+                completed++;
+                if (read.Value != (long)Bytes)
+                {
+                    wrong ??= $"read {completed} moved {read.Value} bytes";
+                }
+                else if (mm.ReadUser(buffer, landed) == Errno.None)
+                {
+                    if (!landed.AsSpan().SequenceEqual(data))
+                    {
+                        wrong ??= $"read {completed} landed wrong bytes at offset {landed.AsSpan().CommonPrefixLength(data)}";
+                    }
+
+                    verified++;
+                }
+
+                if (completed == 3)
+                {
+                    enoughReads.Set();
+                }
+            }
+        });
+        reader.IsBackground = true;
+        reader.Start();
+        Assert.True(enoughReads.Wait(TimeSpan.FromSeconds(60)));
+
+        machine.NvmeDriver.Remove(machine.NvmeDrivers["nvme1"]);
+
+        Assert.True(reader.Join(TimeSpan.FromSeconds(60)));
+        Assert.Null(wrong);
+        Assert.True(verified >= 3, $"{verified} verified reads");
+        Assert.Equal(Errno.EFAULT, stoppedBy); // the only way a read may fail: its buffer was zapped before it pinned
+        Assert.Equal(Errno.EFAULT, mm.ReadUser(buffer, new byte[8]));
+        Assert.Null(machine.P2pDma.GetP2pmemSysfs(nvme1));
+        Assert.False(nvme1.MemorySpaceEnabled);
+        byte[] before = cmb.Memory!.GetSpan(0, (int)Bytes).ToArray();
+        DmaResult late = new DmaPort(machine.Fabric, machine.Fabric["nvme0"]).Write(new DmaAddress(cmb.Address), new byte[64]);
+        Assert.Equal(RouteStatus.UnsupportedRequest, late.Status);
+        Assert.Equal(before, cmb.Memory.GetSpan(0, (int)Bytes).ToArray());
     }
 }

@@ -126,9 +126,11 @@ public sealed class NvmePciDriver
             {
                 throw new ArgumentException($"{dev} is not bound to this driver.", nameof(dev));
             }
-
-            dev.Remove();
         }
+
+        // Outside the driver's lock: removal waits for every pin of the CMB, and the threads holding them may look
+        // up devices meanwhile.
+        dev.Remove();
     }
 
     /// <summary>The controller bound to <paramref name="function"/>, or null.</summary>
