@@ -29,7 +29,6 @@ public sealed class NvmeNamespace : IDisposable
         Memory = backingPath is not null ? BarRegion.CreateFile(backingPath, bytes)
             : inRam ? BarRegion.CreateAnonymous(bytes)
             : CreateTemporaryFile(nsid, bytes);
-        IsFileBacked = !inRam || backingPath is not null;
     }
 
     /// <summary>The namespace identifier (1-based).</summary>
@@ -42,7 +41,7 @@ public sealed class NvmeNamespace : IDisposable
     public BarRegion Memory { get; }
 
     /// <summary>True for a file (given or temporary), false for anonymous memory.</summary>
-    public bool IsFileBacked { get; }
+    public bool IsFileBacked => Memory.BackingPath is not null;
 
     /// <inheritdoc/>
     public void Dispose() => Memory.Dispose();

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.IO.Hashing;
 using System.Linq;
 using P2pEmu.Dma.Block;
 using P2pEmu.Dma.P2pDma;
@@ -74,7 +73,7 @@ public static class StorageScenario
         }
 
         Result<long> read = disk.ReadDirect(0, target.Pages, 0, length);
-        string? mismatch = read.IsSuccess ? Compare(target.Read(), data) : null;
+        string? mismatch = read.IsSuccess ? Integrity.FirstMismatch(target.Bytes, data) : null;
         checks.Add(Outcome(disk, "read", "host pages", "NONE", read, length, mismatch is null, expectError: false, mismatch));
         return true;
     }
@@ -106,7 +105,7 @@ public static class StorageScenario
             Result<long> read = disk.ReadDirect(0, pages, 0, length);
             byte[] after = MmioRead(machine.Fabric, memory.BusAddress, data.Length);
             bool mustFail = mapType == PciP2pdmaMapType.NotSupported;
-            string? mismatch = read.IsSuccess ? Compare(after, data) : Compare(after, before);
+            string? mismatch = read.IsSuccess ? Integrity.FirstMismatch(after, data) : Integrity.FirstMismatch(after, before);
             return Outcome(disk, "read", buffer, P2pMatrix.MapTypeName(mapType), read, length, mismatch is null, mustFail, mismatch, mustFail ? Errno.EINVAL : Errno.None);
         }
         finally
@@ -130,17 +129,6 @@ public static class StorageScenario
             integrityOk,
             expected,
             mismatch);
-    }
-
-    private static string? Compare(byte[] actual, byte[] expected)
-    {
-        if (XxHash3.HashToUInt64(actual) == XxHash3.HashToUInt64(expected))
-        {
-            return null;
-        }
-
-        int bad = actual.AsSpan().CommonPrefixLength(expected);
-        return $"first bad byte at offset {bad}: expected 0x{expected[bad]:x2}, found 0x{actual[bad]:x2}";
     }
 
     /// <summary>The CPU's view of P2P memory: MMIO reads through the root complex (memcpy_fromio), never a raw span.</summary>
@@ -185,7 +173,7 @@ public static class StorageScenario
 
         public void Fill(ReadOnlySpan<byte> data) => data.CopyTo(Span());
 
-        public byte[] Read() => Span().ToArray();
+        public ReadOnlySpan<byte> Bytes => Span();
 
         public void Dispose() => _machine.Pages.FreePages(_busAddress, _order);
 

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.IO.Hashing;
 using P2pEmu.Dma.Mapping;
 using P2pEmu.Dma.P2pDma;
 using P2pEmu.Emulator.Addressing;
@@ -116,12 +115,11 @@ public static class TransferScenario
         // What must be there now: the bytes sent up to where the transfer stopped, the old bytes after it.
         data[..(int)result.BytesTransferred].CopyTo(expected);
         ReadOnlySpan<byte> landed = memory.GetSpan(offset, data.Length);
-        string? mismatch = null;
-        if (XxHash3.HashToUInt64(landed) != XxHash3.HashToUInt64(expected))
+        string? mismatch = Integrity.FirstMismatch(landed, expected);
+        if (mismatch is not null)
         {
-            int bad = landed.CommonPrefixLength(expected);
             string how = result.IsSuccess ? $"path {route.Path}" : $"{route.Status} ({route.Reason}) after {result.BytesTransferred} bytes";
-            mismatch = $"first bad byte at offset {bad}: expected 0x{expected[bad]:x2}, found 0x{landed[bad]:x2} ({how})";
+            mismatch = $"{mismatch} ({how})";
         }
 
         return new TransferCheck(
