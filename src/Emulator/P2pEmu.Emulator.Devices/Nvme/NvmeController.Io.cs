@@ -58,19 +58,10 @@ public sealed partial class NvmeController
 
     private NvmeStatus ReadWrite(in NvmeCommand command, bool toHost)
     {
-        NvmeNamespace? ns = FindNamespace(command.Nsid);
+        NvmeNamespace? ns = LbaRange(in command, out NvmeStatus status, out ulong slba, out ulong blocks);
         if (ns is null)
         {
-            return NvmeStatus.InvalidNamespace;
-        }
-
-        ulong slba = command.Cdw10 | ((ulong)command.Cdw11 << 32);
-        ulong blocks = (command.Cdw12 & 0xFFFF) + 1UL;
-        if (!InRange(ns, slba, blocks))
-        {
-            _errorLocation = 40; // CDW10: SLBA
-            _errorLba = slba;
-            return NvmeStatus.LbaOutOfRange;
+            return status;
         }
 
         ulong bytes = blocks << NvmeNamespace.LbaShift;
@@ -84,22 +75,41 @@ public sealed partial class NvmeController
         return TransferData(in command, media, toHost);
     }
 
-    /// <summary>Write Zeroes: SLBA in CDW10/CDW11, NLB (0-based) in CDW12 15:0; the range is zeroed, nothing is transferred.</summary>
-    private NvmeStatus WriteZeroes(in NvmeCommand command)
+    /// <summary>
+    /// The namespace (NSID) and the block range (SLBA in CDW10/CDW11, NLB 0-based in CDW12 15:0) of a Read, Write or
+    /// Write Zeroes; null with <paramref name="status"/> Invalid Namespace, or LBA Out of Range with the SLBA recorded
+    /// for the error log.
+    /// </summary>
+    private NvmeNamespace? LbaRange(in NvmeCommand command, out NvmeStatus status, out ulong slba, out ulong blocks)
     {
+        slba = command.Cdw10 | ((ulong)command.Cdw11 << 32);
+        blocks = (command.Cdw12 & 0xFFFF) + 1UL;
         NvmeNamespace? ns = FindNamespace(command.Nsid);
         if (ns is null)
         {
-            return NvmeStatus.InvalidNamespace;
+            status = NvmeStatus.InvalidNamespace;
+            return null;
         }
 
-        ulong slba = command.Cdw10 | ((ulong)command.Cdw11 << 32);
-        ulong blocks = (command.Cdw12 & 0xFFFF) + 1UL;
         if (!InRange(ns, slba, blocks))
         {
             _errorLocation = 40; // CDW10: SLBA
             _errorLba = slba;
-            return NvmeStatus.LbaOutOfRange;
+            status = NvmeStatus.LbaOutOfRange;
+            return null;
+        }
+
+        status = NvmeStatus.Success;
+        return ns;
+    }
+
+    /// <summary>Write Zeroes: SLBA in CDW10/CDW11, NLB (0-based) in CDW12 15:0; the range is zeroed, nothing is transferred.</summary>
+    private NvmeStatus WriteZeroes(in NvmeCommand command)
+    {
+        NvmeNamespace? ns = LbaRange(in command, out NvmeStatus status, out ulong slba, out ulong blocks);
+        if (ns is null)
+        {
+            return status;
         }
 
         ns.Memory.Fill(slba << NvmeNamespace.LbaShift, blocks << NvmeNamespace.LbaShift, 0);
