@@ -110,37 +110,25 @@ public sealed class DmaBufCpuMapping
 
     /// <summary>A CPU load of <paramref name="destination"/>.Length bytes at <paramref name="offset"/> into the mapping.</summary>
     /// <returns>None; EFAULT for a page the exporter refused (SIGBUS) or an unmapped mapping; EIO when the bus access was not claimed.</returns>
-    public Errno Read(ulong offset, Span<byte> destination)
-    {
-        CheckRange(offset, (ulong)destination.Length);
-        int done = 0;
-        while (done < destination.Length)
-        {
-            ulong at = offset + (ulong)done;
-            int n = (int)Math.Min((ulong)(destination.Length - done), PageSize - (at & (PageSize - 1)));
-            Errno error = Access(at, destination.Slice(done, n), default, write: false);
-            if (error != Errno.None)
-            {
-                return error;
-            }
-
-            done += n;
-        }
-
-        return Errno.None;
-    }
+    public Errno Read(ulong offset, Span<byte> destination) => Copy(offset, destination, default, write: false);
 
     /// <summary>A CPU store of <paramref name="source"/> at <paramref name="offset"/> into the mapping.</summary>
     /// <returns>None; EFAULT for a page the exporter refused (SIGBUS) or an unmapped mapping; EIO when the bus access was not claimed.</returns>
-    public Errno Write(ulong offset, ReadOnlySpan<byte> source)
+    public Errno Write(ulong offset, ReadOnlySpan<byte> source) => Copy(offset, default, source, write: true);
+
+    /// <summary>A load into <paramref name="readInto"/> or a store from <paramref name="writeFrom"/>, split at page boundaries.</summary>
+    private Errno Copy(ulong offset, Span<byte> readInto, ReadOnlySpan<byte> writeFrom, bool write)
     {
-        CheckRange(offset, (ulong)source.Length);
+        int length = write ? writeFrom.Length : readInto.Length;
+        CheckRange(offset, (ulong)length);
         int done = 0;
-        while (done < source.Length)
+        while (done < length)
         {
             ulong at = offset + (ulong)done;
-            int n = (int)Math.Min((ulong)(source.Length - done), PageSize - (at & (PageSize - 1)));
-            Errno error = Access(at, default, source.Slice(done, n), write: true);
+            int n = (int)Math.Min((ulong)(length - done), PageSize - (at & (PageSize - 1)));
+            Errno error = write
+                ? Access(at, default, writeFrom.Slice(done, n), write: true)
+                : Access(at, readInto.Slice(done, n), default, write: false);
             if (error != Errno.None)
             {
                 return error;

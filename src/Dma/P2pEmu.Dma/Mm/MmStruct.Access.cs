@@ -16,24 +16,7 @@ public sealed partial class MmStruct
     /// page that is not mapped, such as an <c>allocate</c> mapping after its provider went away (SIGBUS). Bytes
     /// before the failing page were copied.</returns>
     /// <exception cref="ObjectDisposedException">The address space was torn down.</exception>
-    public Errno ReadUser(ulong address, Span<byte> destination)
-    {
-        int done = 0;
-        while (done < destination.Length)
-        {
-            ulong at = address + (ulong)done;
-            int n = (int)Math.Min((ulong)(destination.Length - done), Page.PageSize - (at & PageMask));
-            Errno error = AccessPage(at, VmFlags.Read, destination.Slice(done, n), default);
-            if (error != Errno.None)
-            {
-                return error;
-            }
-
-            done += n;
-        }
-
-        return Errno.None;
-    }
+    public Errno ReadUser(ulong address, Span<byte> destination) => CopyUser(address, VmFlags.Read, destination, default);
 
     /// <summary>
     /// A store by the task: copies <paramref name="source"/> to user address <paramref name="address"/>, as
@@ -41,14 +24,21 @@ public sealed partial class MmStruct
     /// </summary>
     /// <returns>None; EFAULT as for <see cref="ReadUser"/>, or for a mapping without write permission.</returns>
     /// <exception cref="ObjectDisposedException">The address space was torn down.</exception>
-    public Errno WriteUser(ulong address, ReadOnlySpan<byte> source)
+    public Errno WriteUser(ulong address, ReadOnlySpan<byte> source) => CopyUser(address, VmFlags.Write, default, source);
+
+    /// <summary>A load into <paramref name="readInto"/> or a store from <paramref name="writeFrom"/>, split at page boundaries.</summary>
+    private Errno CopyUser(ulong address, VmFlags access, Span<byte> readInto, ReadOnlySpan<byte> writeFrom)
     {
+        bool write = access == VmFlags.Write;
+        int length = write ? writeFrom.Length : readInto.Length;
         int done = 0;
-        while (done < source.Length)
+        while (done < length)
         {
             ulong at = address + (ulong)done;
-            int n = (int)Math.Min((ulong)(source.Length - done), Page.PageSize - (at & PageMask));
-            Errno error = AccessPage(at, VmFlags.Write, default, source.Slice(done, n));
+            int n = (int)Math.Min((ulong)(length - done), Page.PageSize - (at & PageMask));
+            Errno error = write
+                ? AccessPage(at, access, default, writeFrom.Slice(done, n))
+                : AccessPage(at, access, readInto.Slice(done, n), default);
             if (error != Errno.None)
             {
                 return error;
