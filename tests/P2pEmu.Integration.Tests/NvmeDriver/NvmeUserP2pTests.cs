@@ -121,14 +121,21 @@ public sealed class NvmeUserP2pTests
         PciFunction nvme1 = machine.Fabric["nvme1"];
         PciBar cmb = ((PciEndpoint)nvme1).GetBar(2)!;
         BlockDevice disk = machine.BlockDevices["nvme0n1"];
+
+        // Where the buffer's pages are in the CMB, to check every completed read in the device's memory itself
+        // (the CPU mapping may already be zapped when a read returns).
+        var pages = new Page[Bytes / Page];
+        Assert.Equal(pages.Length, mm.PinUserPages(buffer, pages.Length, FollFlags.Write | FollFlags.PciP2pdma, pages).Value);
+        ulong[] pageOffsets = Array.ConvertAll(pages, page => page.Phys.Value - cmb.Address);
+        Gup.UnpinUserPages(pages);
+
         int completed = 0;
-        int verified = 0;
+        int shortReads = 0;
         string? wrong = null;
         Errno stoppedBy = Errno.None;
         using var enoughReads = new ManualResetEventSlim();
         var reader = new Thread(() =>
         {
-            byte[] landed = new byte[Bytes];
             while (true)
             {
                 Result<long> read = disk.PreadDirect(mm, buffer, Bytes, 0);
@@ -142,16 +149,22 @@ public sealed class NvmeUserP2pTests
                 completed++;
                 if (read.Value != (long)Bytes)
                 {
-                    wrong ??= $"read {completed} moved {read.Value} bytes";
-                }
-                else if (mm.ReadUser(buffer, landed) == Errno.None)
-                {
-                    if (!landed.AsSpan().SequenceEqual(data))
+                    // Documented: when the buffer is zapped while it is being pinned, the whole blocks of the pinned
+                    // prefix are read and the count is short; the next read finds nothing to pin.
+                    shortReads++;
+                    if (read.Value <= 0 || read.Value % 512 != 0 || shortReads > 1)
                     {
-                        wrong ??= $"read {completed} landed wrong bytes at offset {landed.AsSpan().CommonPrefixLength(data)}";
+                        wrong ??= $"read {completed} moved {read.Value} bytes";
                     }
+                }
 
-                    verified++;
+                for (int i = 0; i * (long)Page < read.Value; i++)
+                {
+                    int n = (int)Math.Min((long)Page, read.Value - (i * (long)Page));
+                    if (!cmb.Memory!.GetSpan(pageOffsets[i], n).SequenceEqual(data.AsSpan(i * (int)Page, n)))
+                    {
+                        wrong ??= $"read {completed} landed wrong bytes in page {i}";
+                    }
                 }
 
                 if (completed == 3)
@@ -168,7 +181,7 @@ public sealed class NvmeUserP2pTests
 
         Assert.True(reader.Join(TimeSpan.FromSeconds(60)));
         Assert.Null(wrong);
-        Assert.True(verified >= 3, $"{verified} verified reads");
+        Assert.True(completed >= 3, $"{completed} completed reads");
         Assert.Equal(Errno.EFAULT, stoppedBy); // the only way a read may fail: its buffer was zapped before it pinned
         Assert.Equal(Errno.EFAULT, mm.ReadUser(buffer, new byte[8]));
         Assert.Null(machine.P2pDma.GetP2pmemSysfs(nvme1));
