@@ -73,7 +73,7 @@ public sealed partial class NvmeDev
         _cpu.Writel(Bar0 + NvmeReg.Aqa, aqa);
         _cpu.LoHiWriteq(Bar0 + NvmeReg.Asq, admin!.SqDmaAddress.Value);
         _cpu.LoHiWriteq(Bar0 + NvmeReg.Acq, admin.CqDmaAddress.Value);
-        admin.CqVector = _irqs.Count > 0 ? 0 : -1; // the controller always interrupts the admin CQ on vector 0
+        admin.CqVector = _vectors.Count > 0 ? 0 : -1; // the controller always interrupts the admin CQ on vector 0
         PublishIrqQueues();
         error = EnableCtrl();
         if (error == Errno.None)

@@ -91,7 +91,7 @@ public sealed partial class NvmeDev
 
         pollQueues = Math.Min(pollQueues, count - (interruptQueues > 0 ? 1 : 0));
         interruptQueues = count - pollQueues;
-        int vectors = interruptQueues > 0 && _irqs.Count > 0 ? AllocIrqVectors(1 + interruptQueues) : 0;
+        int vectors = interruptQueues > 0 && _vectors.Count > 0 ? AllocIrqVectors(1 + interruptQueues) : 0;
         if (vectors == 0)
         {
             pollQueues += interruptQueues; // no MSI-X: every queue is polled

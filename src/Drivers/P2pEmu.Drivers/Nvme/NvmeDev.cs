@@ -4,6 +4,7 @@ using System.Threading;
 using P2pEmu.Dma.Block;
 using P2pEmu.Dma.Mapping;
 using P2pEmu.Dma.P2pDma;
+using P2pEmu.Drivers.Pci;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Pci;
@@ -74,6 +75,7 @@ public sealed partial class NvmeDev : IBlkMqOps
         _dma = dma;
         _options = options;
         _cpu = new CpuAccess(dma.Fabric);
+        _vectors = new MsixVectors(pdev, _cpu, dma.Fabric.Msi);
         DmaDev = dma.GetDevice(pdev);
         _handleIoCqe = HandleIoCqe;
         _handleAdminCqe = HandleAdminCqe;

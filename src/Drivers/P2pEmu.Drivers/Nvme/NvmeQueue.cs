@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Threading;
 using P2pEmu.Dma.Block;
 using P2pEmu.Dma.P2pDma;
+using P2pEmu.Drivers.Pci;
 using P2pEmu.Emulator.Addressing;
 
 namespace P2pEmu.Drivers.Nvme;

@@ -110,12 +110,7 @@ public sealed class EthernetLink
     /// <exception cref="ArgumentException"><paramref name="from"/> is not an end of this link.</exception>
     public void Transmit(IWireEndpoint from, in WireFrame frame)
     {
-        IWireEndpoint b = Volatile.Read(ref _b) ?? throw new InvalidOperationException("the link is not connected");
-        IWireEndpoint a = _a!;
-        IWireEndpoint to = ReferenceEquals(from, a) ? b
-            : ReferenceEquals(from, b) ? a
-            : throw new ArgumentException("the transmitter is not an end of this link", nameof(from));
-
+        IWireEndpoint to = OtherEnd(from);
         if (!_isUp)
         {
             Interlocked.Increment(ref _framesDropped);
@@ -126,5 +121,82 @@ public sealed class EthernetLink
         Interlocked.Increment(ref _framesDelivered);
         Interlocked.Add(ref _bytesDelivered, frame.Length);
         to.Receive(frame);
+    }
+
+    /// <summary>
+    /// Sends the packets of <paramref name="run"/> from <paramref name="from"/>. While a capture is attached, ICRCs are
+    /// wanted, <see cref="SegmentRuns"/> is set or the far end takes only frames, the link cuts the run into its real
+    /// frames (headers, the payload slice, pad and ICRC) and sends each with <see cref="Transmit"/>; otherwise it hands
+    /// the run to the far end whole, counting the frames it stands for. Either way the far end sees the same packets.
+    /// </summary>
+    /// <param name="from">The transmitting end.</param>
+    /// <param name="run">The packets.</param>
+    /// <param name="payload">Their payloads back to back (empty for a run of one packet without payload).</param>
+    /// <exception cref="InvalidOperationException">The link is not connected.</exception>
+    /// <exception cref="ArgumentException"><paramref name="from"/> is not an end of this link.</exception>
+    public void TransmitRun(IWireEndpoint from, in RoceRun run, ReadOnlySpan<byte> payload)
+    {
+        IWireEndpoint to = OtherEnd(from);
+        if (!_isUp)
+        {
+            Interlocked.Add(ref _framesDropped, run.Count);
+            return;
+        }
+
+        if (_capture is null && !_computeIcrc && !_segmentRuns && to is IRoceEndpoint roce)
+        {
+            Interlocked.Add(ref _framesDelivered, run.Count);
+            Interlocked.Add(ref _bytesDelivered, RunWireBytes(run, payload.Length));
+            roce.ReceiveRun(run, payload);
+            return;
+        }
+
+        Span<byte> headers = stackalloc byte[RoceCodec.MaxHeaderBytes];
+        Span<byte> trailer = stackalloc byte[RoceCodec.TrailerMaxBytes];
+        bool icrc = NeedsIcrc;
+        int offset = 0;
+        for (int i = 0; i < run.Count; i++)
+        {
+            RocePacket packet = run.PacketAt(i);
+            int n = run.PayloadBytesAt(i, payload.Length);
+            ReadOnlySpan<byte> slice = payload.Slice(offset, n);
+            int headerBytes = RoceCodec.WriteHeaders(headers, ref packet, n);
+            int trailerBytes = RoceCodec.WriteTrailer(trailer, headers[..headerBytes], slice, packet.PadCount, icrc);
+            Transmit(from, new WireFrame(headers[..headerBytes], slice, trailer[..trailerBytes]));
+            offset += n;
+        }
+    }
+
+    /// <summary>Cut every run into frames even with nobody watching (tests compare both ways).</summary>
+    public bool SegmentRuns
+    {
+        get => _segmentRuns;
+        set => _segmentRuns = value;
+    }
+
+    private volatile bool _segmentRuns;
+
+    private IWireEndpoint OtherEnd(IWireEndpoint from)
+    {
+        IWireEndpoint b = Volatile.Read(ref _b) ?? throw new InvalidOperationException("the link is not connected");
+        IWireEndpoint a = _a!;
+        return ReferenceEquals(from, a) ? b
+            : ReferenceEquals(from, b) ? a
+            : throw new ArgumentException("the transmitter is not an end of this link", nameof(from));
+    }
+
+    /// <summary>The bytes the run's frames would take on the wire (headers, payload, pad and ICRC, no FCS).</summary>
+    private static long RunWireBytes(in RoceRun run, int payloadBytes)
+    {
+        const int Fixed = RoceCodec.EthernetHeaderBytes + RoceCodec.Ipv4HeaderBytes + RoceCodec.UdpHeaderBytes + RoceCodec.IcrcBytes;
+        long bytes = 0;
+        for (int i = 0; i < run.Count; i++)
+        {
+            int n = run.PayloadBytesAt(i, payloadBytes);
+            IbOpcode opcode = i == 0 ? run.First.Opcode : i == run.Count - 1 ? run.LastOpcode : RoceRun.MiddleOf(run.First.Opcode);
+            bytes += Fixed + RocePacket.TransportHeaderBytes(opcode) + n + ((4 - (n & 3)) & 3);
+        }
+
+        return bytes;
     }
 }

@@ -142,77 +142,47 @@ public sealed class DmaPort
     /// <summary>Scatters <paramref name="source"/> over a scatter-gather list.</summary>
     public DmaResult Write(ReadOnlySpan<SgEntry> destination, ReadOnlySpan<byte> source) => Gather(destination, AccessKind.Write, default, source);
 
-    /// <summary>One read or write between device-local bytes and the fabric, split where the route changes.</summary>
-    private DmaResult Access(DmaAddress start, AccessKind access, Span<byte> readInto, ReadOnlySpan<byte> writeFrom)
+    /// <summary>
+    /// Memory read in place: hands <paramref name="reader"/> the source bytes themselves, one route-contiguous piece
+    /// at a time and in order, instead of copying them into a device buffer — the way a NIC streams a payload from
+    /// memory onto its wire. A register BAR is read in aligned accesses through a small buffer. The reader returns
+    /// false to stop early; the result then counts the pieces it took.
+    /// </summary>
+    /// <remarks>The pieces are valid only during the call; a BAR being torn down waits until the reader returns.</remarks>
+    public DmaResult ReadInPlace(DmaAddress source, ulong length, DmaSpanReader reader)
     {
-        bool reading = access == AccessKind.Read;
-        ulong length = (ulong)(reading ? readInto.Length : writeFrom.Length);
-        bool ownRequests = !TranslatedRequests && RequesterIdOverride is null;
-        BarRegion ram = _fabric.Ram.Region;
+        ArgumentNullException.ThrowIfNull(reader);
         TransferTally tally = default;
         RouteResult route = default;
+        Span<byte> buffer = stackalloc byte[256];
         ulong done = 0;
         while (done < length)
         {
-            ulong address = start.Add(done).Value;
-            BarRegion? memory;
-            ulong offset = 0;
-            ulong contiguous = 0;
-            RoutePath path;
-            bool toRam = ownRequests && _fabric.TryRouteToRam(Owner, address, access, ref route, out offset, out contiguous);
-            if (toRam)
+            if (!TryResolve(source.Add(done).Value, AccessKind.Read, ref route, out Resolved at))
             {
-                memory = ram;
-                path = RoutePath.HostMemory;
-            }
-            else
-            {
-                if (!ownRequests)
-                {
-                    route = _fabric.Route(Owner, new DmaAddress(address), access, TranslatedRequests, null, RequesterIdOverride);
-                }
-
-                if (!route.IsDelivered)
-                {
-                    Flush(ref tally);
-                    return Fail(done, route, start);
-                }
-
-                memory = route.TargetMemory;
-                offset = route.TargetOffset;
-                contiguous = route.ContiguousBytes;
-                path = route.Path;
+                Flush(ref tally);
+                return Fail(done, route, source);
             }
 
-            PciBar? claimed = toRam ? null : route.TargetBar;
+            PciBar? claimed = at.ToRam ? null : route.TargetBar;
             if (claimed is not null && !claimed.TryBeginAccess(route.TargetAddress.Value))
             {
                 continue;
             }
 
-            int n = (int)Math.Min(Math.Min(length - done, contiguous), MaxChunkBytes);
-            int at = (int)done;
+            int n = (int)Math.Min(Math.Min(length - done, at.Contiguous), MaxChunkBytes);
+            bool more;
             try
             {
-                if (memory is not null)
+                if (at.Memory is not null)
                 {
-                    Span<byte> target = memory.GetSpan(offset, n);
-                    if (reading)
-                    {
-                        target.CopyTo(readInto.Slice(at, n));
-                    }
-                    else
-                    {
-                        writeFrom.Slice(at, n).CopyTo(target);
-                    }
-                }
-                else if (reading)
-                {
-                    ReadMmio(route.TargetBar!, offset, readInto.Slice(at, n));
+                    more = reader(at.Memory.GetSpan(at.Offset, n));
                 }
                 else
                 {
-                    WriteMmio(route.TargetBar!, offset, writeFrom.Slice(at, n));
+                    n = Math.Min(n, buffer.Length);
+                    ReadMmio(route.TargetBar!, at.Offset, buffer[..n]);
+                    more = reader(buffer[..n]);
                 }
             }
             finally
@@ -220,13 +190,108 @@ public sealed class DmaPort
                 claimed?.EndAccess();
             }
 
-            Tally(ref tally, reading ? path : RoutePath.None, reading ? RoutePath.None : path, (ulong)n, memory is not null);
+            Tally(ref tally, at.Path, RoutePath.None, (ulong)n, false);
+            done += (ulong)n;
+            if (!more)
+            {
+                break;
+            }
+        }
+
+        Flush(ref tally);
+        return DmaResult.Completed(done);
+    }
+
+    /// <summary>One read or write between device-local bytes and the fabric, split where the route changes.</summary>
+    private DmaResult Access(DmaAddress start, AccessKind access, Span<byte> readInto, ReadOnlySpan<byte> writeFrom)
+    {
+        bool reading = access == AccessKind.Read;
+        ulong length = (ulong)(reading ? readInto.Length : writeFrom.Length);
+        TransferTally tally = default;
+        RouteResult route = default;
+        ulong done = 0;
+        while (done < length)
+        {
+            if (!TryResolve(start.Add(done).Value, access, ref route, out Resolved at))
+            {
+                Flush(ref tally);
+                return Fail(done, route, start);
+            }
+
+            PciBar? claimed = at.ToRam ? null : route.TargetBar;
+            if (claimed is not null && !claimed.TryBeginAccess(route.TargetAddress.Value))
+            {
+                continue;
+            }
+
+            int n = (int)Math.Min(Math.Min(length - done, at.Contiguous), MaxChunkBytes);
+            int from = (int)done;
+            try
+            {
+                if (at.Memory is not null)
+                {
+                    Span<byte> target = at.Memory.GetSpan(at.Offset, n);
+                    if (reading)
+                    {
+                        target.CopyTo(readInto.Slice(from, n));
+                    }
+                    else
+                    {
+                        writeFrom.Slice(from, n).CopyTo(target);
+                    }
+                }
+                else if (reading)
+                {
+                    ReadMmio(route.TargetBar!, at.Offset, readInto.Slice(from, n));
+                }
+                else
+                {
+                    WriteMmio(route.TargetBar!, at.Offset, writeFrom.Slice(from, n));
+                }
+            }
+            finally
+            {
+                claimed?.EndAccess();
+            }
+
+            Tally(ref tally, reading ? at.Path : RoutePath.None, reading ? RoutePath.None : at.Path, (ulong)n, at.Memory is not null);
             done += (ulong)n;
         }
 
         Flush(ref tally);
         return DmaResult.Completed(done);
     }
+
+    /// <summary>
+    /// Routes one transaction at <paramref name="address"/>: the fast path straight to host RAM for the device's own
+    /// untranslated requests, the full route otherwise (left in <paramref name="route"/>, also on failure).
+    /// </summary>
+    private bool TryResolve(ulong address, AccessKind access, ref RouteResult route, out Resolved at)
+    {
+        bool ownRequests = !TranslatedRequests && RequesterIdOverride is null;
+        if (ownRequests && _fabric.TryRouteToRam(Owner, address, access, ref route, out ulong ramOffset, out ulong ramContiguous))
+        {
+            at = new Resolved(_fabric.Ram.Region, ramOffset, ramContiguous, RoutePath.HostMemory, ToRam: true);
+            return true;
+        }
+
+        if (!ownRequests)
+        {
+            route = _fabric.Route(Owner, new DmaAddress(address), access, TranslatedRequests, null, RequesterIdOverride);
+        }
+
+        if (!route.IsDelivered)
+        {
+            at = default;
+            return false;
+        }
+
+        at = new Resolved(route.TargetMemory, route.TargetOffset, route.ContiguousBytes, route.Path, ToRam: false);
+        return true;
+    }
+
+    /// <summary>Where a routed transaction lands: plain memory (RAM or a memory BAR) or, with no memory, a register BAR.</summary>
+    private readonly record struct Resolved(BarRegion? Memory, ulong Offset, ulong Contiguous, RoutePath Path, bool ToRam);
 
     private DmaResult Gather(ReadOnlySpan<SgEntry> list, AccessKind access, Span<byte> readInto, ReadOnlySpan<byte> writeFrom)
     {

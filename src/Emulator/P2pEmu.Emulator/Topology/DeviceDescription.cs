@@ -47,6 +47,9 @@ public sealed record DeviceDescription(string Name, DeviceKind Kind, string Json
     /// <summary>Device memory of a NIC or accelerator in bytes (0: the kind's default).</summary>
     public ulong MemoryBytes { get; init; }
 
+    /// <summary>The NIC at the other end of this NIC's Ethernet cable (topology <c>link</c>), or null for none.</summary>
+    public string? Link { get; init; }
+
     /// <summary>A fixed secondary bus number for a root port (from an lspci dump).</summary>
     public int? SecondaryBus { get; init; }
 }

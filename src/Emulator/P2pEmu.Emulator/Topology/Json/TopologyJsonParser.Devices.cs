@@ -16,7 +16,7 @@ internal sealed partial class TopologyJsonParser
     private static readonly string[] s_entryProperties =
     [
         "name", "kind", "slot", "vendorId", "deviceId", "classCode", "acs", "children", "secondaryBus",
-        "upstream", "ports", "bars", "functions", "vfs", "cmb", "namespaces", "memory",
+        "upstream", "ports", "bars", "functions", "vfs", "cmb", "namespaces", "memory", "link",
     ];
 
     private static readonly string[] s_portProperties = ["name", "acs", "vendorId", "deviceId", "slot", "secondaryBus", "children"];
@@ -158,6 +158,8 @@ internal sealed partial class TopologyJsonParser
                     $"'{p}' is only allowed on an nvme, and {what}",
                 "memory" when kind is not (DeviceKind.Nic or DeviceKind.Accelerator) =>
                     $"'memory' is only allowed on a nic or an accelerator, and {what}",
+                "link" when kind != DeviceKind.Nic =>
+                    $"'link' (the NIC at the other end of the cable) is only allowed on a nic, and {what}",
                 "acs" when kind == DeviceKind.Switch =>
                     $"'acs' is not allowed on a switch ('{name}'); put it on its 'upstream' or 'ports' entries",
                 _ => null,
@@ -406,6 +408,18 @@ internal sealed partial class TopologyJsonParser
         if (value.TryGetProperty("memory", out JsonElement memoryValue))
         {
             device = device with { MemoryBytes = JsonValues.ReadSize(memoryValue, JsonValues.PropertyPath(path, "memory"), "memory") };
+        }
+
+        if (device.Kind == DeviceKind.Nic)
+        {
+            _nics.Add(device.Name);
+            if (value.TryGetProperty("link", out JsonElement linkValue))
+            {
+                string linkPath = JsonValues.PropertyPath(path, "link");
+                string peer = JsonValues.ReadString(linkValue, linkPath, "link");
+                _links.Add((device.Name, peer, linkPath));
+                device = device with { Link = peer };
+            }
         }
 
         return device;

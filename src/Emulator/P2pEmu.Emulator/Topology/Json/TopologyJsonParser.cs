@@ -22,6 +22,8 @@ internal sealed partial class TopologyJsonParser
     private static readonly string[] s_hostBridgeProperties = ["name", "segment", "bus", "iommu", "rootComplexP2p", "devices"];
 
     private readonly NameRegistry _names = new();
+    private readonly HashSet<string> _nics = new(StringComparer.Ordinal);
+    private readonly List<(string From, string To, string Path)> _links = new();
 
     private TopologyJsonParser()
     {
@@ -63,7 +65,39 @@ internal sealed partial class TopologyJsonParser
             index++;
         }
 
+        CheckLinks();
         return new TopologyDescription(platform, bridges);
+    }
+
+    /// <summary>
+    /// Each <c>link</c> names another nic, and a nic is cabled to one peer at most (naming each other from both sides is
+    /// allowed, and means the same cable).
+    /// </summary>
+    private void CheckLinks()
+    {
+        var peers = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach ((string from, string to, string path) in _links)
+        {
+            if (!_nics.Contains(to))
+            {
+                throw new TopologyException(path, $"'link' of '{from}' names '{to}', which is not a nic in this topology");
+            }
+
+            if (from == to)
+            {
+                throw new TopologyException(path, $"'link' of '{from}' names the nic itself; a link joins two nics");
+            }
+
+            foreach ((string end, string other) in new[] { (from, to), (to, from) })
+            {
+                if (peers.TryGetValue(end, out string? existing) && existing != other)
+                {
+                    throw new TopologyException(path, $"'{end}' is already linked to '{existing}'; a nic has one port");
+                }
+
+                peers[end] = other;
+            }
+        }
     }
 
     private static PlatformDescription ReadPlatform(JsonElement value, string path)

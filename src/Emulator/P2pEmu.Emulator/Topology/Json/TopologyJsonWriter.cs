@@ -185,6 +185,11 @@ public static class TopologyJsonWriter
             writer.WriteString("memory", SizeText.Format(device.MemoryBytes));
         }
 
+        if (device.Link is not null)
+        {
+            writer.WriteString("link", device.Link);
+        }
+
         writer.WriteEndObject();
     }
 

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using P2pEmu.Emulator.Fabric;
 
-namespace P2pEmu.Drivers.Nvme;
+namespace P2pEmu.Drivers.Pci;
 
 /// <summary>
 /// The CPU's loads and stores as a driver makes them: <c>readl</c>/<c>writel</c>, the 64-bit halves helpers and
