@@ -3,6 +3,7 @@ using System;
 namespace P2pEmu.Drivers.Rdma;
 
 /// <summary>Linux <c>enum ib_access_flags</c> (the rights this device checks).</summary>
+#pragma warning disable CA1711 // Linux's name
 [Flags]
 public enum IbAccessFlags
 {
@@ -12,3 +13,4 @@ public enum IbAccessFlags
     RemoteRead = 4,
     RemoteAtomic = 8,
 }
+#pragma warning restore CA1711

@@ -3,6 +3,7 @@ using System;
 namespace P2pEmu.Drivers.Rdma;
 
 /// <summary>Linux <c>enum ib_send_flags</c>.</summary>
+#pragma warning disable CA1711 // Linux's name
 [Flags]
 public enum IbSendFlags
 {
@@ -12,3 +13,4 @@ public enum IbSendFlags
     Solicited = 4,
     Inline = 8,
 }
+#pragma warning restore CA1711

@@ -78,10 +78,12 @@ public sealed partial class NicDevice
     }
 
     /// <summary>
-    /// Posts a CQE; a full or failed CQ goes to error (an event says so) and takes no more. Returns false when the
+    /// Posts a CQE: wr_id, byte_len, immediate, QP number, status, opcode, flags, owner (phase), vendor error, and in the
+    /// last word the WQE counter of a send completion (which send WQE it was: the driver frees the slots up to it) or
+    /// the source QP of a receive completion. A full or failed CQ goes to error (an event says so) and takes no more. Returns false when the
     /// entry could not be posted.
     /// </summary>
-    private bool PostCqe(NicCq cq, ulong wrId, uint byteLength, uint immediate, uint qpn, NicWcStatus status, NicWcOpcode opcode, bool withImmediate, uint sourceQp)
+    private bool PostCqe(NicCq cq, ulong wrId, uint byteLength, uint immediate, uint qpn, NicWcStatus status, NicWcOpcode opcode, bool withImmediate, uint lastWord)
     {
         if (cq.InError)
         {
@@ -106,7 +108,7 @@ public sealed partial class NicDevice
         cqe[22] = (byte)(withImmediate ? 2 : 0); // IB_WC_WITH_IMM
         cqe[23] = (byte)(((cq.Producer / cq.Entries) & 1) == 0 ? 1 : 0);
         BinaryPrimitives.WriteUInt32LittleEndian(cqe[24..], status == NicWcStatus.Success ? 0u : (uint)status);
-        BinaryPrimitives.WriteUInt32LittleEndian(cqe[28..], sourceQp);
+        BinaryPrimitives.WriteUInt32LittleEndian(cqe[28..], lastWord);
         ulong slot = cq.Ring.Value + ((ulong)(cq.Producer & (cq.Entries - 1)) * CqeBytes);
         if (!Dma.Write(new DmaAddress(slot), cqe).IsSuccess)
         {

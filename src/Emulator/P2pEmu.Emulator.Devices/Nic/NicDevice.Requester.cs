@@ -69,7 +69,7 @@ public sealed partial class NicDevice
                 var opcode = (NicWrOpcode)wqe[0];
                 if (qp.State == NicQpState.Error)
                 {
-                    PostCqe(qp.SendCq, wrId, 0, 0, qp.Qpn, NicWcStatus.WrFlushError, CompletionOpcode(opcode), false, 0);
+                    PostCqe(qp.SendCq, wrId, 0, 0, qp.Qpn, NicWcStatus.WrFlushError, CompletionOpcode(opcode), false, qp.SqConsumer);
                     qp.SqConsumer++;
                     continue;
                 }
@@ -88,7 +88,7 @@ public sealed partial class NicDevice
 
                 if (status != NicWcStatus.Success || (wqe[1] & SendSignaled) != 0)
                 {
-                    PostCqe(qp.SendCq, wrId, byteLength, 0, qp.Qpn, status, CompletionOpcode(opcode), false, 0);
+                    PostCqe(qp.SendCq, wrId, byteLength, 0, qp.Qpn, status, CompletionOpcode(opcode), false, qp.SqConsumer);
                 }
 
                 if (status != NicWcStatus.Success)
