@@ -70,6 +70,7 @@ public static class RoceCodec
     private const uint Mask24 = 0xFF_FFFF;
     private const int MaskedLrhBytes = 8;
 
+    // One CRC state per thread, so an ICRC allocates only on a thread's first.
     [ThreadStatic]
     private static Crc32? s_crc;
 
