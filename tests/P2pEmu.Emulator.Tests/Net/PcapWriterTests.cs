@@ -47,6 +47,44 @@ public sealed class PcapWriterTests
     }
 
     [Fact]
+    public void Write_FromTwoThreads_KeepsEveryRecordWholeAndInTimeOrder()
+    {
+        const int PerThread = 2000;
+        using var stream = new MemoryStream();
+        using (var writer = new PcapWriter(stream, leaveOpen: true))
+        {
+            System.Threading.Tasks.Parallel.For(0, 2, t =>
+            {
+                byte[] frame = RoceTestFrames.Payload(60 + (t * 40));
+                for (int i = 0; i < PerThread; i++)
+                {
+                    writer.Write(new WireFrame(frame.AsSpan(0, 10), frame.AsSpan(10), default));
+                }
+            });
+            Assert.Equal(2 * PerThread, writer.FramesWritten);
+        }
+
+        byte[] file = stream.ToArray();
+        int offset = 24;
+        int records = 0;
+        long previousUs = 0;
+        while (offset < file.Length)
+        {
+            long us = (BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(offset)) * 1_000_000L)
+                + BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(offset + 4));
+            int captured = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(offset + 8));
+            Assert.True(captured is 60 or 100);
+            Assert.True(file.AsSpan(offset + 16, captured).SequenceEqual(RoceTestFrames.Payload(captured)));
+            Assert.True(us >= previousUs);
+            previousUs = us;
+            offset += 16 + captured;
+            records++;
+        }
+
+        Assert.Equal(2 * PerThread, records);
+    }
+
+    [Fact]
     public void Write_FrameOverSnapLength_IsTruncatedWithOriginalLength()
     {
         using var stream = new MemoryStream();

@@ -84,15 +84,7 @@ public sealed class RoceCodecTests
         RocePacket packet = RoceTestFrames.Sample(opcode);
         byte[] frame = RoceTestFrames.Contiguous(ref packet, RoceTestFrames.Payload(RoceTestFrames.PayloadBytesFor(opcode, 1001)));
 
-        uint sum = 0;
-        for (int i = 14; i < 34; i += 2)
-        {
-            sum += (uint)((frame[i] << 8) | frame[i + 1]);
-        }
-
-        sum = (sum & 0xFFFF) + (sum >> 16);
-        sum = (sum & 0xFFFF) + (sum >> 16);
-        Assert.Equal(0xFFFFu, sum);
+        Assert.Equal(0xFFFFu, Ipv4HeaderSum(frame));
         Assert.Equal(frame.Length - 14, (frame[16] << 8) | frame[17]);        // IPv4 total length
         Assert.Equal(frame.Length - 34, (frame[38] << 8) | frame[39]);        // UDP length
         Assert.Equal(0x40, frame[20] & 0xE0);                                // DF, not MF
@@ -211,9 +203,7 @@ public sealed class RoceCodecTests
     {
         RocePacket packet = RoceTestFrames.Sample(IbOpcode.RcSendOnly);
         byte[] frame = RoceTestFrames.Contiguous(ref packet, RoceTestFrames.Payload(8));
-        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(16), (ushort)(frame.Length - 14 + delta));
-        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(38), (ushort)(frame.Length - 34 + delta));   // UDP agrees with IP
-        FixIpChecksum(frame);
+        SetLengths(frame, frame.Length - 14 + delta);                       // UDP agrees with IP, not with the frame
 
         Assert.False(RoceCodec.TryRead(new WireFrame(frame), out _, out _, out _));
     }
@@ -226,9 +216,7 @@ public sealed class RoceCodecTests
     {
         RocePacket packet = RoceTestFrames.Sample(IbOpcode.RcSendOnly);
         byte[] frame = RoceTestFrames.Contiguous(ref packet, RoceTestFrames.Payload(8))[..^shortBy];
-        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(16), (ushort)(frame.Length - 14));
-        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(38), (ushort)(frame.Length - 34));
-        FixIpChecksum(frame);
+        SetLengths(frame, frame.Length - 14);
 
         Assert.False(RoceCodec.TryRead(new WireFrame(frame), out _, out _, out _));
     }
@@ -303,6 +291,20 @@ public sealed class RoceCodecTests
     {
         frame[24] = 0;
         frame[25] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(24), unchecked((ushort)~Ipv4HeaderSum(frame)));
+    }
+
+    /// <summary>Sets the IPv4 total length and UDP length, then the IPv4 checksum, as a sender of such a frame would.</summary>
+    private static void SetLengths(byte[] frame, int ipTotalBytes)
+    {
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(16), (ushort)ipTotalBytes);
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(38), (ushort)(ipTotalBytes - 20));
+        FixIpChecksum(frame);
+    }
+
+    /// <summary>RFC 1071 ones'-complement sum of the IPv4 header's 16-bit words, written here independently of the codec.</summary>
+    private static uint Ipv4HeaderSum(byte[] frame)
+    {
         uint sum = 0;
         for (int i = 14; i < 34; i += 2)
         {
@@ -310,7 +312,6 @@ public sealed class RoceCodecTests
         }
 
         sum = (sum & 0xFFFF) + (sum >> 16);
-        sum = (sum & 0xFFFF) + (sum >> 16);
-        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(24), unchecked((ushort)~sum));
+        return (sum & 0xFFFF) + (sum >> 16);
     }
 }

@@ -70,6 +70,7 @@ public static class RoceCodec
     private const uint Mask24 = 0xFF_FFFF;
     private const int MaskedLrhBytes = 8;
 
+    // One CRC state per thread, so an ICRC allocates only on a thread's first.
     [ThreadStatic]
     private static Crc32? s_crc;
 
@@ -83,8 +84,8 @@ public static class RoceCodec
     /// <returns>The header length in bytes.</returns>
     /// <remarks>
     /// IPv4: DSCP/ECN 0, identification 0, DF set, TTL 64. UDP checksum 0, which RoCEv2 over IPv4 allows (A17.4.3).
-    /// BTH: TVer 0 and MigReq 0, as Linux rxe sends them (the QP's path migration state is "migrated" in rxe's sense:
-    /// no alternate path is armed).
+    /// BTH: TVer 0 and MigReq 0, as Linux rxe's requester sends them (<c>bth_init(…, migreq = 0, …)</c>; rxe implements
+    /// no automatic path migration, and neither do we).
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">The opcode is not an RC opcode, <paramref name="payloadBytes"/> is
     /// negative or over <see cref="MaxPayloadBytes"/>, or <paramref name="destination"/> is too short.</exception>
