@@ -96,7 +96,7 @@ public sealed class IbUmem
             return mapped;
         }
 
-        return new IbUmem(dma, dev, address, length, pages, sgt);
+        return Result.Ok(new IbUmem(dma, dev, address, length, pages, sgt));
     }
 
     /// <summary><c>ib_umem_release</c>: unmaps the table and unpins the pages. Idempotent.</summary>

@@ -91,7 +91,7 @@ public sealed class IbUmemDmabuf
         }
 
         umem.Attachment = attach.Value;
-        return umem;
+        return Result.Ok(umem);
     }
 
     /// <summary>
@@ -134,7 +134,7 @@ public sealed class IbUmemDmabuf
             return error;
         }
 
-        return umem;
+        return Result.Ok(umem);
     }
 
     /// <summary>
