@@ -53,14 +53,14 @@ public sealed class DmaPort
             if (!from.IsDelivered)
             {
                 Flush(ref tally);
-                return Fail(done, from, source);
+                return Fail(done, from, source, AccessKind.Read);
             }
 
             RouteResult to = _fabric.Route(Owner, destination.Add(done), AccessKind.Write, TranslatedRequests, null, RequesterIdOverride);
             if (!to.IsDelivered)
             {
                 Flush(ref tally);
-                return Fail(done, to, destination);
+                return Fail(done, to, destination, AccessKind.Write);
             }
 
             if (!TryBeginAccess(from))
@@ -126,7 +126,7 @@ public sealed class DmaPort
             done += piece.BytesTransferred;
             if (!piece.IsSuccess)
             {
-                return new DmaResult(done, piece.Failure);
+                return new DmaResult(done, piece.Failure) { FailedAccess = piece.FailedAccess };
             }
 
             sOff += n;
@@ -175,7 +175,7 @@ public sealed class DmaPort
                 if (!route.IsDelivered)
                 {
                     Flush(ref tally);
-                    return Fail(done, route, start);
+                    return Fail(done, route, start, access);
                 }
 
                 memory = route.TargetMemory;
@@ -247,7 +247,7 @@ public sealed class DmaPort
             done += piece.BytesTransferred;
             if (!piece.IsSuccess)
             {
-                return new DmaResult(done, piece.Failure);
+                return new DmaResult(done, piece.Failure) { FailedAccess = piece.FailedAccess };
             }
         }
 
@@ -336,7 +336,7 @@ public sealed class DmaPort
     private static bool TryBeginAccess(in RouteResult route) =>
         route.TargetBar is not PciBar bar || bar.TryBeginAccess(route.TargetAddress.Value);
 
-    private DmaResult Fail(ulong done, in RouteResult failure, DmaAddress start)
+    private DmaResult Fail(ulong done, in RouteResult failure, DmaAddress start, AccessKind access)
     {
         _fabric.CountFailure(failure.Status);
         FabricEventSource log = FabricEventSource.Log;
@@ -345,7 +345,7 @@ public sealed class DmaPort
             log.TransactionFailed(RequesterId, unchecked((long)(start.Value + done)), ((long)failure.Status << 8) | (long)failure.Reason);
         }
 
-        return new DmaResult(done, failure);
+        return new DmaResult(done, failure) { FailedAccess = access };
     }
 
     private long RequesterId => ((long)Owner.HostBridge.Segment << 16) | (RequesterIdOverride ?? Owner.Bdf).Value;
