@@ -4,19 +4,51 @@ using System.Runtime.InteropServices;
 using System.Threading;
 using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Fabric;
+using P2pEmu.Emulator.Memory;
+using P2pEmu.Emulator.Pci;
 
 namespace P2pEmu.Emulator.Devices.Accel;
 
-/// <content>The copy engine: descriptor fetch, the copy, status write-back, and the completion interrupt.</content>
+/// <content>
+/// The copy engine: descriptor fetch, the copy, status write-back, and the completion interrupt. An address inside BAR1's
+/// assigned range names the device's own memory, which the engine reads and writes internally, without a memory
+/// transaction (so neither ACS nor an IOMMU applies to that side), as a GPU's copy engine reaches its VRAM and NVMe's
+/// controller memory space its CMB. A request to it through the fabric could not work anyway: PCIe does not route a
+/// request back into the window of the port it came in through (Unsupported Request).
+/// </content>
 public sealed partial class AccelDevice
 {
     /// <summary>Set under <see cref="_lock"/> when the round's batch needs the interrupt (IOC descriptor done, or the engine halted).</summary>
     private bool _interruptDue;
 
+    /// <summary>Largest piece of device memory handed to one DMA read or write (keeps span lengths within int).</summary>
+    private const ulong MaxPieceBytes = 1UL << 30;
+
     private long _bytesCopied;
+    private long _localBytes;
+
+    /// <summary>The memory behind BAR1 and the BAR itself; null before <see cref="Attach"/>.</summary>
+    private BarRegion? _memory;
+    private PciBar? _memoryBar;
+
+    /// <summary>Where a range lies against the device memory.</summary>
+    private enum LocalMemory
+    {
+        /// <summary>Entirely outside: an address the fabric routes.</summary>
+        Outside,
+
+        /// <summary>Entirely inside BAR1's range: the device's own memory, reached internally.</summary>
+        Inside,
+
+        /// <summary>Partly inside, partly outside.</summary>
+        Straddles,
+    }
 
     /// <summary>Bytes the copy engine moved (descriptors' <see cref="AccelDescriptor.BytesDone"/>, failed ones' prefixes included).</summary>
     public long BytesCopied => Interlocked.Read(ref _bytesCopied);
+
+    /// <summary>Bytes copied from device memory to device memory, internally (never on the fabric).</summary>
+    public long LocalBytesCopied => Interlocked.Read(ref _localBytes);
 
     /// <summary>
     /// The engine's round: processes descriptors from RING_HEAD up to RING_TAIL, each under <see cref="_lock"/> (host
@@ -102,21 +134,52 @@ public sealed partial class AccelDevice
     }
 
     /// <summary>
-    /// Checks and runs one descriptor: invalid with a reserved flag or a range that wraps past 2^64, else exactly one <see cref="DmaPort.Copy(DmaAddress, DmaAddress, ulong)"/>.
+    /// Checks and runs one descriptor. Invalid: a reserved flag, a range that wraps past 2^64, or a range that straddles
+    /// the edge of the device memory. Otherwise each byte is copied once: between two outside addresses with one
+    /// <see cref="DmaPort.Copy(DmaAddress, DmaAddress, ulong)"/>; between the device memory and an outside address with
+    /// <see cref="DmaPort.Read(DmaAddress, Span{byte})"/> or <see cref="DmaPort.Write(DmaAddress, ReadOnlySpan{byte})"/>
+    /// straight from or into it; inside the device memory with one memmove.
     /// </summary>
     private AccelDescriptorStatus Execute(in AccelDescriptor descriptor, out uint bytesDone, out ulong faultAddress)
     {
         bytesDone = 0;
         faultAddress = 0;
-        // A range that wraps past the top of the 64-bit address space is malformed, like a reserved flag.
+        ulong length = descriptor.Length;
         if ((descriptor.Flags & ~(uint)AccelDescriptorOptions.InterruptOnCompletion) != 0
-            || descriptor.Source > ulong.MaxValue - descriptor.Length
-            || descriptor.Destination > ulong.MaxValue - descriptor.Length)
+            || descriptor.Source > ulong.MaxValue - length
+            || descriptor.Destination > ulong.MaxValue - length)
         {
             return AccelDescriptorStatus.InvalidDescriptor;
         }
 
-        DmaResult result = _dma!.Copy(new DmaAddress(descriptor.Source), new DmaAddress(descriptor.Destination), descriptor.Length);
+        LocalMemory source = Locate(descriptor.Source, length, out ulong sourceOffset);
+        LocalMemory destination = Locate(descriptor.Destination, length, out ulong destinationOffset);
+        if (source == LocalMemory.Straddles || destination == LocalMemory.Straddles)
+        {
+            return AccelDescriptorStatus.InvalidDescriptor;
+        }
+
+        BarRegion? memory = _memory;
+        DmaResult result;
+        if (source == LocalMemory.Inside && destination == LocalMemory.Inside)
+        {
+            BarRegion.Copy(memory!, sourceOffset, memory!, destinationOffset, length);
+            Interlocked.Add(ref _localBytes, (long)length);
+            result = DmaResult.Completed(length);
+        }
+        else if (source == LocalMemory.Inside)
+        {
+            result = WriteFromLocal(memory!, sourceOffset, new DmaAddress(descriptor.Destination), length);
+        }
+        else if (destination == LocalMemory.Inside)
+        {
+            result = ReadIntoLocal(new DmaAddress(descriptor.Source), memory!, destinationOffset, length);
+        }
+        else
+        {
+            result = _dma!.Copy(new DmaAddress(descriptor.Source), new DmaAddress(descriptor.Destination), length);
+        }
+
         bytesDone = (uint)result.BytesTransferred;
         if (result.IsSuccess)
         {
@@ -126,5 +189,67 @@ public sealed partial class AccelDevice
         bool read = result.FailedAccess == AccessKind.Read;
         faultAddress = unchecked((read ? descriptor.Source : descriptor.Destination) + result.BytesTransferred);
         return read ? AccelDescriptorStatus.DmaReadFault : AccelDescriptorStatus.DmaWriteFault;
+    }
+
+    /// <summary>A DMA write of device memory to <paramref name="destination"/>, in pieces a span can hold.</summary>
+    private DmaResult WriteFromLocal(BarRegion memory, ulong offset, DmaAddress destination, ulong length)
+    {
+        ulong done = 0;
+        while (done < length)
+        {
+            int n = (int)Math.Min(length - done, MaxPieceBytes);
+            DmaResult piece = _dma!.Write(destination.Add(done), memory.GetSpan(offset + done, n));
+            done += piece.BytesTransferred;
+            if (!piece.IsSuccess)
+            {
+                return new DmaResult(done, piece.Failure) { FailedAccess = AccessKind.Write };
+            }
+        }
+
+        return DmaResult.Completed(done);
+    }
+
+    /// <summary>A DMA read from <paramref name="source"/> into device memory, in pieces a span can hold.</summary>
+    private DmaResult ReadIntoLocal(DmaAddress source, BarRegion memory, ulong offset, ulong length)
+    {
+        ulong done = 0;
+        while (done < length)
+        {
+            int n = (int)Math.Min(length - done, MaxPieceBytes);
+            DmaResult piece = _dma!.Read(source.Add(done), memory.GetSpan(offset + done, n));
+            done += piece.BytesTransferred;
+            if (!piece.IsSuccess)
+            {
+                return new DmaResult(done, piece.Failure) { FailedAccess = AccessKind.Read };
+            }
+        }
+
+        return DmaResult.Completed(done);
+    }
+
+    /// <summary>
+    /// Where [<paramref name="address"/>, + <paramref name="lengthBytes"/>) lies against the device memory: BAR1's
+    /// assigned range names the device's own memory (<paramref name="offset"/> into it).
+    /// </summary>
+    private LocalMemory Locate(ulong address, ulong lengthBytes, out ulong offset)
+    {
+        offset = 0;
+        PciBar? bar = _memoryBar;
+        if (bar is null || _memory is null || bar.Address == 0)
+        {
+            return LocalMemory.Outside;
+        }
+
+        ulong start = bar.Address;
+        ulong size = bar.SizeBytes;
+        ulong into = unchecked(address - start);
+        if (into < size)
+        {
+            offset = into;
+            return lengthBytes <= size - into ? LocalMemory.Inside : LocalMemory.Straddles;
+        }
+
+        // Starts below the memory: it straddles when it reaches it.
+        return address < start && start - address < lengthBytes ? LocalMemory.Straddles : LocalMemory.Outside;
     }
 }

@@ -120,6 +120,8 @@ public sealed partial class AccelDevice : IDisposable
 
         _dma = new DmaPort(fabric, function);
         Function = function;
+        _memoryBar = function.GetBar(1);
+        _memory = _memoryBar?.Memory;
         _engine = new DeviceEngine(function.Name, Mode, RunRing);
         if (function.MsiXCapabilityOffset != 0)
         {
