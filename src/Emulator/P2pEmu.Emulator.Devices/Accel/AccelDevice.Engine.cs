@@ -169,11 +169,11 @@ public sealed partial class AccelDevice
         }
         else if (source == LocalMemory.Inside)
         {
-            result = WriteFromLocal(memory!, sourceOffset, new DmaAddress(descriptor.Destination), length);
+            result = LocalTransfer(AccessKind.Write, new DmaAddress(descriptor.Destination), memory!, sourceOffset, length);
         }
         else if (destination == LocalMemory.Inside)
         {
-            result = ReadIntoLocal(new DmaAddress(descriptor.Source), memory!, destinationOffset, length);
+            result = LocalTransfer(AccessKind.Read, new DmaAddress(descriptor.Source), memory!, destinationOffset, length);
         }
         else
         {
@@ -191,36 +191,22 @@ public sealed partial class AccelDevice
         return read ? AccelDescriptorStatus.DmaReadFault : AccelDescriptorStatus.DmaWriteFault;
     }
 
-    /// <summary>A DMA write of device memory to <paramref name="destination"/>, in pieces a span can hold.</summary>
-    private DmaResult WriteFromLocal(BarRegion memory, ulong offset, DmaAddress destination, ulong length)
+    /// <summary>
+    /// A DMA between device memory and an outside address, in pieces a span can hold: a read from
+    /// <paramref name="outside"/> straight into the memory, or a write of the memory straight to it.
+    /// </summary>
+    private DmaResult LocalTransfer(AccessKind access, DmaAddress outside, BarRegion memory, ulong offset, ulong length)
     {
         ulong done = 0;
         while (done < length)
         {
             int n = (int)Math.Min(length - done, MaxPieceBytes);
-            DmaResult piece = _dma!.Write(destination.Add(done), memory.GetSpan(offset + done, n));
+            Span<byte> local = memory.GetSpan(offset + done, n);
+            DmaResult piece = access == AccessKind.Read ? _dma!.Read(outside.Add(done), local) : _dma!.Write(outside.Add(done), local);
             done += piece.BytesTransferred;
             if (!piece.IsSuccess)
             {
-                return new DmaResult(done, piece.Failure) { FailedAccess = AccessKind.Write };
-            }
-        }
-
-        return DmaResult.Completed(done);
-    }
-
-    /// <summary>A DMA read from <paramref name="source"/> into device memory, in pieces a span can hold.</summary>
-    private DmaResult ReadIntoLocal(DmaAddress source, BarRegion memory, ulong offset, ulong length)
-    {
-        ulong done = 0;
-        while (done < length)
-        {
-            int n = (int)Math.Min(length - done, MaxPieceBytes);
-            DmaResult piece = _dma!.Read(source.Add(done), memory.GetSpan(offset + done, n));
-            done += piece.BytesTransferred;
-            if (!piece.IsSuccess)
-            {
-                return new DmaResult(done, piece.Failure) { FailedAccess = AccessKind.Read };
+                return new DmaResult(done, piece.Failure) { FailedAccess = access };
             }
         }
 

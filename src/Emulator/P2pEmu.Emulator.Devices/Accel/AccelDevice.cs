@@ -34,7 +34,7 @@ namespace P2pEmu.Emulator.Devices.Accel;
 /// progress and the engine stops before the next one. The lock is never held while the interrupt message goes out.
 /// </para>
 /// </remarks>
-public sealed partial class AccelDevice : IDisposable
+public sealed partial class AccelDevice : IAttachableDevice
 {
     /// <summary>Size of BAR0 (as the default accelerator model has it): the registers, then reserved space that reads 0.</summary>
     public const uint Bar0SizeBytes = 16u << 20;
@@ -80,10 +80,10 @@ public sealed partial class AccelDevice : IDisposable
         Name = name;
         MemoryBytes = memoryBytes;
         Mode = mode;
-        _bar0 = new Bar0(this);
         _regs = new RegisterBlock(RegisterBytes);
         DefineRegisters();
         _msix = new MsiXTable(_regs, MsiXTableOffset, MsiXPbaOffset, InterruptVectors);
+        _bar0 = new LockedRegisterBar(_regs, _lock, MsiXTableOffset, zeroAboveBlock: true, TakeKick, _engine.Kick);
     }
 
     /// <summary>The device's topology name.</summary>
@@ -122,7 +122,7 @@ public sealed partial class AccelDevice : IDisposable
         Function = function;
         _memoryBar = function.GetBar(1);
         _memory = _memoryBar?.Memory;
-        _engine = new DeviceEngine(function.Name, Mode, RunRing);
+        _engine.Start(function.Name, Mode, RunRing);
         if (function.MsiXCapabilityOffset != 0)
         {
             _msix.Attach(_dma);

@@ -18,7 +18,7 @@ namespace P2pEmu.Emulator.Devices.Accel;
 public sealed class AccelModels : IEndpointModelFactory, IDisposable
 {
     private readonly IEndpointModelFactory _fallback;
-    private readonly Dictionary<string, AccelDevice> _devices = new(StringComparer.Ordinal);
+    private readonly DeviceModelSet<AccelDevice> _devices = new("an accelerator", "accelerator endpoint");
 
     /// <summary>Creates the factory over <paramref name="fallback"/> (default: <see cref="DefaultEndpointModels.Instance"/>).</summary>
     /// <param name="fallback">Models for every kind but the accelerator, and the accelerator's IDs and BAR1.</param>
@@ -33,7 +33,7 @@ public sealed class AccelModels : IEndpointModelFactory, IDisposable
     public ExecutionMode Mode { get; }
 
     /// <summary>The accelerators created so far, by device name.</summary>
-    public IReadOnlyDictionary<string, AccelDevice> Devices => _devices;
+    public IReadOnlyDictionary<string, AccelDevice> Devices => _devices.Devices;
 
     /// <summary>Builds a fabric with these models and attaches every accelerator to it.</summary>
     public static PcieFabric Build(TopologyDescription topology, AccelModels models)
@@ -55,69 +55,24 @@ public sealed class AccelModels : IEndpointModelFactory, IDisposable
             return identity;
         }
 
-        ulong memoryBytes = 0;
-        foreach (BarSpec bar in identity.Bars)
-        {
-            if (bar.Index == 1)
-            {
-                memoryBytes = bar.SizeBytes;
-            }
-        }
-
-        var accel = new AccelDevice(device.Name, memoryBytes, Mode);
-        if (!_devices.TryAdd(device.Name, accel))
-        {
-            accel.Dispose();
-            throw new ArgumentException($"{device.Name}: an accelerator of this name was already described.", nameof(device));
-        }
-
-        var bars = new List<BarSpec>(identity.Bars.Count);
-        foreach (BarSpec bar in identity.Bars)
-        {
-            bars.Add(bar.Index == 0
-                ? new BarSpec(0, AccelDevice.Bar0SizeBytes, Is64Bit: false, Prefetchable: false, Mmio: accel.Registers)
-                : bar);
-        }
-
-        return identity with { Bars = bars, MsiX = accel.MsiX.Describe(bar: 0) };
+        var accel = new AccelDevice(device.Name, DeviceModelSet<AccelDevice>.BarSize(identity, 1), Mode);
+        _devices.Add(device.Name, accel);
+        return DeviceModelSet<AccelDevice>.WithBar0(
+            identity,
+            new BarSpec(0, AccelDevice.Bar0SizeBytes, Is64Bit: false, Prefetchable: false, Mmio: accel.Registers),
+            accel.MsiX.Describe(bar: 0));
     }
 
     /// <summary>Gives each accelerator its DMA port: the function of the same name in <paramref name="fabric"/>.</summary>
     /// <exception cref="InvalidOperationException">An accelerator has no endpoint of its name, or is already attached.</exception>
-    public void Attach(PcieFabric fabric)
-    {
-        ArgumentNullException.ThrowIfNull(fabric);
-        foreach (KeyValuePair<string, AccelDevice> pair in _devices)
-        {
-            if (!fabric.TryGetFunction(pair.Key, out PciFunction? function) || function is not PciEndpoint endpoint)
-            {
-                throw new InvalidOperationException($"{pair.Key}: no accelerator endpoint of this name in the fabric.");
-            }
-
-            pair.Value.Attach(fabric, endpoint);
-        }
-    }
+    public void Attach(PcieFabric fabric) => _devices.Attach(fabric);
 
     /// <summary>
     /// Stops every accelerator's engine (after the descriptor in progress), so nothing the fabric routes to is used
     /// after. Call before disposing the fabric.
     /// </summary>
-    public void Stop()
-    {
-        foreach (AccelDevice device in _devices.Values)
-        {
-            device.Stop();
-        }
-    }
+    public void Stop() => _devices.Stop();
 
     /// <summary>Stops and disposes every accelerator. Call <see cref="Stop"/> before disposing the fabric.</summary>
-    public void Dispose()
-    {
-        foreach (AccelDevice device in _devices.Values)
-        {
-            device.Dispose();
-        }
-
-        _devices.Clear();
-    }
+    public void Dispose() => _devices.Dispose();
 }
