@@ -115,6 +115,32 @@ public sealed class AccelCopyEngineTests
     }
 
     [Fact]
+    public void InterruptHandler_RingingTheDoorbell_GetsItsBatchRunBeforeTheFirstDoorbellReturns()
+    {
+        using var h = new AccelHarness();
+        MsiMsg vector = h.EnableInterrupt();
+        byte[] data = Pattern(2 * 4096, 8);
+        (ulong cpu, ulong dma) = h.Alloc((ulong)data.Length);
+        h.CpuWrite(cpu, data);
+        h.Enable();
+        int handled = 0;
+        h.Fabric.Msi.SetHandler(vector, _ =>
+        {
+            if (handled++ == 0)
+            {
+                h.Submit(AccelHarness.Copy(dma + 4096, h.Bar1 + 4096, 4096, (uint)AccelDescriptorOptions.InterruptOnCompletion));
+            }
+        });
+
+        h.Submit(AccelHarness.Copy(dma, h.Bar1, 4096, (uint)AccelDescriptorOptions.InterruptOnCompletion));
+
+        Assert.Equal(2, handled);
+        Assert.Equal(2, h.Fabric.Msi.Count(vector));
+        Assert.Equal(2u, h.Read32(AccelRegister.Completed));
+        Assert.Equal(data, h.CpuRead(h.Bar1, data.Length));
+    }
+
+    [Fact]
     public void Ring_WrapsAround_EveryDescriptorCompletes()
     {
         using var h = new AccelHarness();
