@@ -7,10 +7,13 @@ using P2pEmu.Dma.DmaBuf;
 using P2pEmu.Dma.Mapping;
 using P2pEmu.Dma.P2pDma;
 using P2pEmu.Drivers.Nvme;
+using P2pEmu.Drivers.Vfio;
+using P2pEmu.Emulator.Devices.Accel;
 using P2pEmu.Emulator.Devices.Nvme;
 using P2pEmu.Emulator.Execution;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Host;
+using P2pEmu.Emulator.Pci;
 using P2pEmu.Emulator.Topology;
 using P2pEmu.Iommu.Hardware;
 using P2pEmu.Machine.Diagnostics;
@@ -19,18 +22,21 @@ namespace P2pEmu.Machine;
 
 /// <summary>
 /// A running emulated machine built from a topology: the enumerated PCIe fabric with host RAM and every
-/// device (NVMe controllers behind their BAR0), an IOMMU on each host bridge whose mode is not off, and the host software (P2PDMA, the DMA
-/// API, the NVMe driver with a disk per namespace, dma-buf). The single composition root that the CLI, the tests and the benchmarks use.
+/// device (NVMe controllers and accelerators behind their BAR0), an IOMMU on each host bridge whose mode is not off, and the host software
+/// (P2PDMA, the DMA API, the NVMe driver with a disk per namespace, dma-buf, and vfio-pci bound to every accelerator). The single
+/// composition root that the CLI, the tests and the benchmarks use.
 /// </summary>
 public sealed class Machine : IDisposable
 {
     private readonly NvmeModels _nvme;
+    private readonly AccelModels _accel;
     private int _disposed;
 
-    private Machine(PcieFabric fabric, NvmeModels nvme, MachineOptions options)
+    private Machine(PcieFabric fabric, NvmeModels nvme, AccelModels accel, MachineOptions options)
     {
         Fabric = fabric;
         _nvme = nvme;
+        _accel = accel;
         ExecutionMode = options.ExecutionMode;
         Pages = new HostPageAllocator(fabric);
         Iommus = IommuUnit.InstallAll(fabric, Pages);
@@ -38,9 +44,11 @@ public sealed class Machine : IDisposable
         Dma = new DmaApi(fabric, P2pDma, Iommus) { Pages = Pages };
         DmaBuf = new DmaBufHost(Dma);
         NvmeDriver = new NvmePciDriver(Dma, options.Nvme);
+        Vfio = new VfioPciDriver(DmaBuf);
         if (options.BindDrivers)
         {
             NvmeDriver.ProbeAll();
+            BindAcceleratorsToVfio();
         }
 
         MachineMetrics.Register(this);
@@ -71,6 +79,15 @@ public sealed class Machine : IDisposable
     /// <summary>The NVMe controller models, by topology name (what a driver reaches through BAR0).</summary>
     public IReadOnlyDictionary<string, NvmeController> NvmeControllers => _nvme.Controllers;
 
+    /// <summary>The accelerator models, by topology name (what a driver reaches through BAR0; device memory is BAR1).</summary>
+    public IReadOnlyDictionary<string, AccelDevice> Accelerators => _accel.Devices;
+
+    /// <summary>
+    /// The vfio-pci driver (exporting BAR ranges as dma-bufs through <see cref="DmaBuf"/>); every accelerator function is
+    /// bound to it unless the machine was built without drivers, as a GPU passed to a VM or a user-space driver is.
+    /// </summary>
+    public VfioPciDriver Vfio { get; }
+
     /// <summary>The NVMe host driver; it is bound to every NVMe function (class 01 08 02) unless the machine was built without drivers.</summary>
     public NvmePciDriver NvmeDriver { get; }
 
@@ -92,18 +109,23 @@ public sealed class Machine : IDisposable
     public static Machine Build(TopologyDescription topology, MachineOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var nvme = new NvmeModels(mode: options.ExecutionMode);
+        var accel = new AccelModels(mode: options.ExecutionMode);
+        var nvme = new NvmeModels(fallback: accel, mode: options.ExecutionMode);
         PcieFabric? fabric = null;
         try
         {
-            fabric = NvmeModels.Build(topology, nvme);
-            return new Machine(fabric, nvme, options);
+            fabric = FabricBuilder.Build(topology, nvme);
+            nvme.Attach(fabric);
+            accel.Attach(fabric);
+            return new Machine(fabric, nvme, accel, options);
         }
         catch
         {
             nvme.Stop();
+            accel.Stop();
             fabric?.Dispose();
             nvme.Dispose();
+            accel.Dispose();
             throw;
         }
     }
@@ -117,7 +139,7 @@ public sealed class Machine : IDisposable
     /// <summary>True once <see cref="Dispose"/> ran.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-    /// <summary>Stops the devices' engines, disposes the fabric, then the device models that own namespace memory.</summary>
+    /// <summary>Stops the devices' engines (NVMe and accelerators), disposes the fabric, then the device models that own namespace memory.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -127,7 +149,24 @@ public sealed class Machine : IDisposable
 
         MachineMetrics.Unregister(this);
         _nvme.Stop();
+        _accel.Stop();
         Fabric.Dispose();
         _nvme.Dispose();
+        _accel.Dispose();
+    }
+
+    /// <summary>Binds vfio-pci to every accelerator function (probe order: topology order).</summary>
+    /// <exception cref="InvalidOperationException">vfio-pci refused a function (its probe failed).</exception>
+    private void BindAcceleratorsToVfio()
+    {
+        foreach (string name in _accel.Devices.Keys)
+        {
+            var pdev = (PciEndpoint)Fabric[name];
+            Result<VfioPciCoreDevice> bound = Vfio.Bind(pdev);
+            if (!bound.IsSuccess)
+            {
+                throw new InvalidOperationException($"{name}: vfio-pci probe failed with {bound.Error}.");
+            }
+        }
     }
 }

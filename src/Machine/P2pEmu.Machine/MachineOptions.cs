@@ -9,11 +9,14 @@ public sealed record MachineOptions
     /// <summary>
     /// How devices run their work (DESIGN "Execution model"): <see cref="ExecutionMode.Deterministic"/> (the default)
     /// does it inline inside the doorbell write; <see cref="ExecutionMode.Concurrent"/> gives every NVMe controller
-    /// a thread of its own that the doorbell only wakes.
+    /// and accelerator a thread of its own that the doorbell only wakes.
     /// </summary>
     public ExecutionMode ExecutionMode { get; init; } = ExecutionMode.Deterministic;
 
-    /// <summary>Bind the NVMe driver to every NVMe function (false: none, for code that drives a device itself or probes by hand).</summary>
+    /// <summary>
+    /// Bind the NVMe driver to every NVMe function and vfio-pci to every accelerator function (false: none, for code that
+    /// drives a device itself or probes by hand).
+    /// </summary>
     public bool BindDrivers { get; init; } = true;
 
     /// <summary>The NVMe driver's module parameters (null: the defaults).</summary>

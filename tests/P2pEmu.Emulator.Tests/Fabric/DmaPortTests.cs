@@ -87,6 +87,29 @@ public sealed class DmaPortTests
     }
 
     [Fact]
+    public void Copy_FailedSourceOrDestination_SaysWhichSideFailed()
+    {
+        using PcieFabric fabric = Build();
+        PciBar b = Bar(fabric, "b");
+        var port = new DmaPort(fabric, fabric["mover"]);
+        var hole = new DmaAddress(0x4000_0000); // above RAM, below the MMIO windows
+
+        DmaResult fromHole = port.Copy(hole, new DmaAddress(b.Address), 4096);
+        DmaResult intoHole = port.Copy(new DmaAddress(b.Address), hole, 4096);
+        DmaResult crossing = port.Copy(new DmaAddress(b.Address), new DmaAddress(b.Address + b.SizeBytes - 100), 4096);
+        DmaResult writeIntoHole = port.Write(hole, new byte[16]);
+        DmaResult readFromHole = port.Read(hole, new byte[16]);
+
+        Assert.Equal(AccessKind.Read, fromHole.FailedAccess);
+        Assert.Equal(AccessKind.Write, intoHole.FailedAccess);
+        Assert.False(crossing.IsSuccess);
+        Assert.Equal(100UL, crossing.BytesTransferred);
+        Assert.Equal(AccessKind.Write, crossing.FailedAccess);
+        Assert.Equal(AccessKind.Write, writeIntoHole.FailedAccess);
+        Assert.Equal(AccessKind.Read, readFromHole.FailedAccess);
+    }
+
+    [Fact]
     public void Copy_MismatchedListLengths_Throws()
     {
         using PcieFabric fabric = Build();

@@ -34,7 +34,7 @@ namespace P2pEmu.Emulator.Devices.Nvme;
 /// waits for the command in progress and the engine stops before the next one (see <see cref="RunQueues"/>).
 /// </para>
 /// </remarks>
-public sealed partial class NvmeController : IDisposable
+public sealed partial class NvmeController : IAttachableDevice
 {
     /// <summary>Size of the BAR0 register block.</summary>
     public const uint Bar0SizeBytes = 16 << 10;
@@ -97,7 +97,6 @@ public sealed partial class NvmeController : IDisposable
         }
 
         Mode = mode;
-        _bar0 = new Bar0(this);
         VendorId = vendorId;
         SerialNumber = serialNumber;
         CmbBytes = cmbBytes;
@@ -110,6 +109,7 @@ public sealed partial class NvmeController : IDisposable
         _regs = new RegisterBlock(Bar0SizeBytes);
         DefineRegisters();
         _msix = new MsiXTable(_regs, MsiXTableOffset, MsiXPbaOffset, InterruptVectors);
+        _bar0 = new LockedRegisterBar(_regs, _lock, MsiXTableOffset, zeroAboveBlock: false, TakeKick, _engine.Kick);
     }
 
     /// <summary>

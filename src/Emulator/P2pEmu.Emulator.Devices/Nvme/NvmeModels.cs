@@ -16,7 +16,7 @@ namespace P2pEmu.Emulator.Devices.Nvme;
 public sealed class NvmeModels : IEndpointModelFactory, IDisposable
 {
     private readonly IEndpointModelFactory _fallback;
-    private readonly Dictionary<string, NvmeController> _controllers = new(StringComparer.Ordinal);
+    private readonly DeviceModelSet<NvmeController> _controllers = new("an NVMe device", "NVMe endpoint");
 
     /// <summary>Creates the factory over <paramref name="fallback"/> (default: <see cref="DefaultEndpointModels.Instance"/>).</summary>
     /// <param name="fallback">Models for every kind but NVMe.</param>
@@ -31,7 +31,7 @@ public sealed class NvmeModels : IEndpointModelFactory, IDisposable
     public ExecutionMode Mode { get; }
 
     /// <summary>The controllers created so far, by device name.</summary>
-    public IReadOnlyDictionary<string, NvmeController> Controllers => _controllers;
+    public IReadOnlyDictionary<string, NvmeController> Controllers => _controllers.Devices;
 
     /// <summary>Builds a fabric with these models and attaches every controller to it.</summary>
     public static PcieFabric Build(TopologyDescription topology, NvmeModels models)
@@ -53,69 +53,25 @@ public sealed class NvmeModels : IEndpointModelFactory, IDisposable
             return identity;
         }
 
-        ulong cmbBytes = 0;
-        foreach (BarSpec bar in identity.Bars)
-        {
-            if (bar.Index == 2)
-            {
-                cmbBytes = bar.SizeBytes;
-            }
-        }
-
+        ulong cmbBytes = DeviceModelSet<NvmeController>.BarSize(identity, 2);
         var controller = new NvmeController(identity.VendorId, "P2PEMU-" + device.Name, cmbBytes, device.Namespaces, Mode);
-        if (!_controllers.TryAdd(device.Name, controller))
-        {
-            controller.Dispose();
-            throw new ArgumentException($"{device.Name}: an NVMe device of this name was already described.", nameof(device));
-        }
-
-        var bars = new List<BarSpec>(identity.Bars.Count);
-        foreach (BarSpec bar in identity.Bars)
-        {
-            bars.Add(bar.Index == 0
-                ? new BarSpec(0, NvmeController.Bar0SizeBytes, Is64Bit: true, Prefetchable: false, Mmio: controller.Registers)
-                : bar);
-        }
-
-        return identity with { Bars = bars, MsiX = controller.MsiX.Describe(bar: 0) };
+        _controllers.Add(device.Name, controller);
+        return DeviceModelSet<NvmeController>.WithBar0(
+            identity,
+            new BarSpec(0, NvmeController.Bar0SizeBytes, Is64Bit: true, Prefetchable: false, Mmio: controller.Registers),
+            controller.MsiX.Describe(bar: 0));
     }
 
     /// <summary>Gives each controller its DMA port: the function of the same name in <paramref name="fabric"/>.</summary>
     /// <exception cref="InvalidOperationException">A controller has no endpoint of its name, or is already attached.</exception>
-    public void Attach(PcieFabric fabric)
-    {
-        ArgumentNullException.ThrowIfNull(fabric);
-        foreach (KeyValuePair<string, NvmeController> pair in _controllers)
-        {
-            if (!fabric.TryGetFunction(pair.Key, out PciFunction? function) || function is not PciEndpoint endpoint)
-            {
-                throw new InvalidOperationException($"{pair.Key}: no NVMe endpoint of this name in the fabric.");
-            }
-
-            pair.Value.Attach(fabric, endpoint);
-        }
-    }
+    public void Attach(PcieFabric fabric) => _controllers.Attach(fabric);
 
     /// <summary>
     /// Stops every controller's engine (after the command in progress), so nothing the fabric routes to is used after.
     /// Call before disposing the fabric; <see cref="Dispose"/> then frees the namespaces.
     /// </summary>
-    public void Stop()
-    {
-        foreach (NvmeController controller in _controllers.Values)
-        {
-            controller.Stop();
-        }
-    }
+    public void Stop() => _controllers.Stop();
 
     /// <summary>Stops and disposes every controller (their namespaces' memory). Call <see cref="Stop"/> before disposing the fabric.</summary>
-    public void Dispose()
-    {
-        foreach (NvmeController controller in _controllers.Values)
-        {
-            controller.Dispose();
-        }
-
-        _controllers.Clear();
-    }
+    public void Dispose() => _controllers.Dispose();
 }

@@ -53,14 +53,14 @@ public sealed class DmaPort
             if (!from.IsDelivered)
             {
                 Flush(ref tally);
-                return Fail(done, from, source);
+                return Fail(done, from, source, AccessKind.Read);
             }
 
             RouteResult to = _fabric.Route(Owner, destination.Add(done), AccessKind.Write, TranslatedRequests, null, RequesterIdOverride);
             if (!to.IsDelivered)
             {
                 Flush(ref tally);
-                return Fail(done, to, destination);
+                return Fail(done, to, destination, AccessKind.Write);
             }
 
             if (!TryBeginAccess(from))
@@ -126,7 +126,7 @@ public sealed class DmaPort
             done += piece.BytesTransferred;
             if (!piece.IsSuccess)
             {
-                return new DmaResult(done, piece.Failure);
+                return new DmaResult(done, piece.Failure) { FailedAccess = piece.FailedAccess };
             }
 
             sOff += n;
@@ -161,7 +161,7 @@ public sealed class DmaPort
             if (!TryResolve(source.Add(done).Value, AccessKind.Read, ref route, out Resolved at))
             {
                 Flush(ref tally);
-                return Fail(done, route, source);
+                return Fail(done, route, source, AccessKind.Read);
             }
 
             PciBar? claimed = at.ToRam ? null : route.TargetBar;
@@ -215,7 +215,7 @@ public sealed class DmaPort
             if (!TryResolve(start.Add(done).Value, access, ref route, out Resolved at))
             {
                 Flush(ref tally);
-                return Fail(done, route, start);
+                return Fail(done, route, start, access);
             }
 
             PciBar? claimed = at.ToRam ? null : route.TargetBar;
@@ -312,7 +312,7 @@ public sealed class DmaPort
             done += piece.BytesTransferred;
             if (!piece.IsSuccess)
             {
-                return new DmaResult(done, piece.Failure);
+                return new DmaResult(done, piece.Failure) { FailedAccess = piece.FailedAccess };
             }
         }
 
@@ -401,7 +401,7 @@ public sealed class DmaPort
     private static bool TryBeginAccess(in RouteResult route) =>
         route.TargetBar is not PciBar bar || bar.TryBeginAccess(route.TargetAddress.Value);
 
-    private DmaResult Fail(ulong done, in RouteResult failure, DmaAddress start)
+    private DmaResult Fail(ulong done, in RouteResult failure, DmaAddress start, AccessKind access)
     {
         _fabric.CountFailure(failure.Status);
         FabricEventSource log = FabricEventSource.Log;
@@ -410,7 +410,7 @@ public sealed class DmaPort
             log.TransactionFailed(RequesterId, unchecked((long)(start.Value + done)), ((long)failure.Status << 8) | (long)failure.Reason);
         }
 
-        return new DmaResult(done, failure);
+        return new DmaResult(done, failure) { FailedAccess = access };
     }
 
     private long RequesterId => ((long)Owner.HostBridge.Segment << 16) | (RequesterIdOverride ?? Owner.Bdf).Value;

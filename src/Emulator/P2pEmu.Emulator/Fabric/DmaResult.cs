@@ -26,6 +26,12 @@ public readonly struct DmaResult
     /// <summary>The failing transaction's route; default when the DMA completed.</summary>
     public RouteResult Failure { get; }
 
+    /// <summary>
+    /// Which side of the DMA failed: <see cref="AccessKind.Read"/> for the source of a copy (or a read),
+    /// <see cref="AccessKind.Write"/> for its destination (or a write). Meaningless when the DMA completed.
+    /// </summary>
+    public AccessKind FailedAccess { get; init; }
+
     public bool IsSuccess => Status == RouteStatus.Delivered;
 
     public static DmaResult Completed(ulong bytes) => new(bytes);

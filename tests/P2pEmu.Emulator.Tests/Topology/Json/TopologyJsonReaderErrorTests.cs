@@ -158,6 +158,15 @@ public sealed class TopologyJsonReaderErrorTests
         Assert.Equal(Dev0 + ".kind", ex.Path);
         Assert.Contains("\"swtich\"", ex.Problem, StringComparison.Ordinal);
         Assert.Contains("\"host-bridge\", \"root-port\", \"switch\", \"endpoint\", \"nvme\", \"nic\", \"accelerator\"", ex.Problem, StringComparison.Ordinal);
+        Assert.Contains("\"accel\"", ex.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_AccelAliasWithNvmeProperty_NamesTheKindByItsCanonicalSpelling()
+    {
+        TopologyException ex = Fails(TopologySamples.BelowRootPort("""{ "name": "gpu0", "kind": "accel", "cmb": { "size": "1MiB" } }"""));
+
+        Assert.Contains("an accelerator", ex.Problem, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -206,6 +206,20 @@ public sealed class TopologyJsonReaderTests
         Assert.Equal(1UL << 30, gpu.MemoryBytes);
     }
 
+    [Theory]
+    [InlineData("accel")]
+    [InlineData("ACCEL")]
+    [InlineData("accelerator")]
+    public void Parse_AcceleratorKindOrAlias_GivesAnAcceleratorWithItsMemory(string kind)
+    {
+        TopologyDescription topology = TopologyJsonReader.Parse(TopologySamples.BelowRootPort(
+            $$"""{ "name": "gpu0", "kind": "{{kind}}", "memory": "64MiB" }"""));
+
+        DeviceDescription gpu = Assert.Single(topology.HostBridges[0].Devices[0].Children);
+        Assert.Equal(DeviceKind.Accelerator, gpu.Kind);
+        Assert.Equal(64 * MiB, gpu.MemoryBytes);
+    }
+
     [Fact]
     public void Parse_PortExtensions_Read()
     {

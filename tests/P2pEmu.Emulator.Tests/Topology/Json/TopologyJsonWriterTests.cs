@@ -120,6 +120,18 @@ public sealed class TopologyJsonWriterTests
     }
 
     [Fact]
+    public void Write_AccelAlias_IsWrittenAsAccelerator_AndParsesBackEqual()
+    {
+        TopologyDescription parsed = TopologyJsonReader.Parse(TopologySamples.BelowRootPort("""{ "name": "gpu0", "kind": "accel", "memory": "32MiB" }"""));
+
+        string json = TopologyJsonWriter.Write(parsed);
+
+        Assert.Contains("\"kind\": \"accelerator\"", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"accel\"", json, StringComparison.Ordinal);
+        Assert.Equal(TopologyDump.Of(parsed), TopologyDump.Of(TopologyJsonReader.Parse(json)));
+    }
+
+    [Fact]
     public void Write_Null_Throws()
     {
         Assert.Throws<ArgumentNullException>(() => TopologyJsonWriter.Write(null!));

@@ -5,7 +5,7 @@ namespace P2pEmu.Emulator.Topology.Json;
 /// <summary>The topology file's spellings of enum values, shared by the reader and the writer.</summary>
 internal static class TopologyJsonNames
 {
-    /// <summary><c>kind</c> values.</summary>
+    /// <summary><c>kind</c> values: each kind's one spelling, which the writer uses.</summary>
     public static KeyValuePair<string, DeviceKind>[] Kinds { get; } =
     [
         new("host-bridge", DeviceKind.HostBridge),
@@ -15,6 +15,16 @@ internal static class TopologyJsonNames
         new("nvme", DeviceKind.Nvme),
         new("nic", DeviceKind.Nic),
         new("accelerator", DeviceKind.Accelerator),
+    ];
+
+    /// <summary>
+    /// <c>kind</c> values the reader accepts: <see cref="Kinds"/> followed by short aliases (<c>accel</c>). The writer
+    /// never emits an alias, so a file written back names the kind by its canonical spelling.
+    /// </summary>
+    public static KeyValuePair<string, DeviceKind>[] KindsAccepted { get; } =
+    [
+        .. Kinds,
+        new("accel", DeviceKind.Accelerator),
     ];
 
     /// <summary><c>iommu</c> values.</summary>

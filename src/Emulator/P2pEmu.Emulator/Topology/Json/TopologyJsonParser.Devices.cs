@@ -64,7 +64,7 @@ internal sealed partial class TopologyJsonParser
         }
 
         string kindPath = JsonValues.PropertyPath(path, "kind");
-        DeviceKind kind = JsonValues.ReadEnum(kindValue, kindPath, "kind", TopologyJsonNames.Kinds);
+        DeviceKind kind = JsonValues.ReadEnum(kindValue, kindPath, "kind", TopologyJsonNames.KindsAccepted);
         CheckPlace(kind, place, kindPath, name);
         CheckKindProperties(value, path, kind, place, name);
         _names.Add(name, $"at {namePath}", namePath);
@@ -109,7 +109,7 @@ internal sealed partial class TopologyJsonParser
     }
 
     private static string KindList() =>
-        string.Join(", ", Array.ConvertAll(TopologyJsonNames.Kinds, k => k.Key));
+        string.Join(", ", Array.ConvertAll(TopologyJsonNames.KindsAccepted, k => k.Key));
 
     private static void CheckPlace(DeviceKind kind, EntryPlace place, string kindPath, string name)
     {
