@@ -31,7 +31,7 @@ namespace P2pEmu.Emulator.Devices.Nic;
 /// doorbell).
 /// </para>
 /// </remarks>
-public sealed partial class NicDevice : IWireEndpoint, IDisposable
+public sealed partial class NicDevice : IWireEndpoint, IAttachableDevice
 {
     /// <summary>Size of the BAR0 register block.</summary>
     public const uint Bar0SizeBytes = 64 << 10;
@@ -65,9 +65,8 @@ public sealed partial class NicDevice : IWireEndpoint, IDisposable
     private readonly NicCq?[] _cqs = new NicCq?[MaxCqs];
     private readonly Dictionary<uint, NicMkey> _mkeys = new();
     private DmaPort? _dma;
-    private DeviceEngine? _engine;
+    private readonly EngineHandle _engine = new();
     private EthernetLink? _link;
-    private int _stopped;
 
     /// <summary>Creates a NIC with its registers at reset values.</summary>
     /// <param name="mac">The port's MAC address (reported in MAC_LO/MAC_HI and used as the frames' source).</param>
@@ -145,7 +144,7 @@ public sealed partial class NicDevice : IWireEndpoint, IDisposable
 
         _dma = new DmaPort(fabric, function);
         Function = function;
-        _engine = new DeviceEngine(function.Name, Mode, RunEngine);
+        _engine.Start(function.Name, Mode, RunEngine);
         if (function.MsiXCapabilityOffset != 0)
         {
             _msix.Attach(_dma);
@@ -178,36 +177,15 @@ public sealed partial class NicDevice : IWireEndpoint, IDisposable
     /// Stops processing (after the round in progress); later doorbells are ignored, as for a device that lost power.
     /// Idempotent; <see cref="Dispose"/> calls it too.
     /// </summary>
-    public void Stop()
-    {
-        if (Interlocked.Exchange(ref _stopped, 1) == 0)
-        {
-            _engine?.Dispose();
-        }
-    }
+    public void Stop() => _engine.Dispose();
 
     /// <summary>Stops the device.</summary>
     public void Dispose() => Stop();
 
     /// <summary>Waits until the engine has processed every doorbell rung so far (immediate in deterministic mode).</summary>
-    public bool WaitIdle(TimeSpan timeout) => _engine is null || _engine.WaitIdle(timeout);
+    public bool WaitIdle(TimeSpan timeout) => _engine.WaitIdle(timeout);
 
-    private void KickEngine()
-    {
-        if (Volatile.Read(ref _stopped) != 0)
-        {
-            return;
-        }
-
-        try
-        {
-            _engine?.Kick();
-        }
-        catch (ObjectDisposedException) when (Volatile.Read(ref _stopped) != 0)
-        {
-            // Stopped between the check and the kick: the doorbell is ignored, as after Stop.
-        }
-    }
+    private void KickEngine() => _engine.Kick();
 
     /// <summary>The handler behind BAR0: the register block under the device lock, kicking the engine after a doorbell.</summary>
     private sealed class Bar0 : IMmioHandler

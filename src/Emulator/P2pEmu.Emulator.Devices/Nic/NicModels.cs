@@ -17,7 +17,7 @@ namespace P2pEmu.Emulator.Devices.Nic;
 public sealed class NicModels : IEndpointModelFactory, IDisposable
 {
     private readonly IEndpointModelFactory _fallback;
-    private readonly Dictionary<string, NicDevice> _devices = new(StringComparer.Ordinal);
+    private readonly DeviceModelSet<NicDevice> _devices = new("a NIC", "NIC endpoint");
     private readonly Dictionary<string, string> _linkRequests = new(StringComparer.Ordinal);
     private readonly List<NicLinkInfo> _links = new();
 
@@ -32,7 +32,7 @@ public sealed class NicModels : IEndpointModelFactory, IDisposable
     public ExecutionMode Mode { get; }
 
     /// <summary>The NICs created so far, by device name.</summary>
-    public IReadOnlyDictionary<string, NicDevice> Devices => _devices;
+    public IReadOnlyDictionary<string, NicDevice> Devices => _devices.Devices;
 
     /// <summary>The cables between NICs, once attached.</summary>
     public IReadOnlyList<NicLinkInfo> Links => _links;
@@ -61,56 +61,28 @@ public sealed class NicModels : IEndpointModelFactory, IDisposable
             return identity;
         }
 
-        ulong memoryBytes = 0;
-        foreach (BarSpec bar in identity.Bars)
-        {
-            if (bar.Index == 2)
-            {
-                memoryBytes = bar.SizeBytes;
-            }
-        }
-
-        var nic = new NicDevice(MacFor(device.Name), memoryBytes, Mode);
-        if (!_devices.TryAdd(device.Name, nic))
-        {
-            throw new ArgumentException($"{device.Name}: a NIC of this name was already described.", nameof(device));
-        }
-
+        var nic = new NicDevice(MacFor(device.Name), DeviceModelSet<NicDevice>.BarSize(identity, 2), Mode);
+        _devices.Add(device.Name, nic);
         if (device.Link is not null)
         {
             _linkRequests[device.Name] = device.Link;
         }
 
-        var bars = new List<BarSpec>(identity.Bars.Count);
-        foreach (BarSpec bar in identity.Bars)
-        {
-            bars.Add(bar.Index == 0
-                ? new BarSpec(0, NicDevice.Bar0SizeBytes, Is64Bit: true, Prefetchable: false, Mmio: nic.Registers)
-                : bar);
-        }
-
-        return identity with { Bars = bars, MsiX = nic.MsiX.Describe(bar: 0) };
+        return DeviceModelSet<NicDevice>.WithBar0(
+            identity,
+            new BarSpec(0, NicDevice.Bar0SizeBytes, Is64Bit: true, Prefetchable: false, Mmio: nic.Registers),
+            nic.MsiX.Describe(bar: 0));
     }
 
     /// <summary>Gives each NIC its DMA port (the function of the same name) and cables the linked pairs.</summary>
     /// <exception cref="InvalidOperationException">A NIC has no endpoint of its name, or is already attached.</exception>
     public void Attach(PcieFabric fabric)
     {
-        ArgumentNullException.ThrowIfNull(fabric);
-        foreach (KeyValuePair<string, NicDevice> pair in _devices)
-        {
-            if (!fabric.TryGetFunction(pair.Key, out PciFunction? function) || function is not PciEndpoint endpoint)
-            {
-                throw new InvalidOperationException($"{pair.Key}: no NIC endpoint of this name in the fabric.");
-            }
-
-            pair.Value.Attach(fabric, endpoint);
-        }
-
+        _devices.Attach(fabric);
         foreach (KeyValuePair<string, string> request in _linkRequests)
         {
-            NicDevice a = _devices[request.Key];
-            if (a.Link is not null || !_devices.TryGetValue(request.Value, out NicDevice? b) || b.Link is not null)
+            NicDevice a = _devices.Devices[request.Key];
+            if (a.Link is not null || !_devices.Devices.TryGetValue(request.Value, out NicDevice? b) || b.Link is not null)
             {
                 continue;
             }
@@ -122,18 +94,8 @@ public sealed class NicModels : IEndpointModelFactory, IDisposable
     }
 
     /// <summary>Stops every NIC's engine. Call before disposing the fabric.</summary>
-    public void Stop()
-    {
-        foreach (NicDevice nic in _devices.Values)
-        {
-            nic.Stop();
-        }
-    }
+    public void Stop() => _devices.Stop();
 
-    /// <summary>Stops every NIC.</summary>
-    public void Dispose()
-    {
-        Stop();
-        _devices.Clear();
-    }
+    /// <summary>Stops and forgets every NIC.</summary>
+    public void Dispose() => _devices.Dispose();
 }
