@@ -9,8 +9,10 @@ namespace P2pEmu.Emulator.Devices.Accel;
 /// <summary>
 /// An accelerator (the topology's <c>accelerator</c> / <c>accel</c> kind): a register BAR0 with a DMA copy engine
 /// driven by a descriptor ring and an MSI-X table, and a device-memory BAR1 of the topology's <c>memory</c> size
-/// (plain memory the fabric copies into, so it provides P2P memory). Each descriptor is one
-/// <see cref="DmaPort.Copy(Addressing.DmaAddress, Addressing.DmaAddress, ulong)"/> through the device's own port, so a
+/// (plain memory the fabric copies into, so it provides P2P memory). Each descriptor copies every byte once through the
+/// device's own <see cref="DmaPort"/>: between two outside addresses with one
+/// <see cref="DmaPort.Copy(Addressing.DmaAddress, Addressing.DmaAddress, ulong)"/>, between its own memory (reached
+/// internally, as BAR1's range) and an outside address with one DMA read or write straight into or out of it. So a
 /// copy between its memory and a peer BAR or host RAM is a real device-initiated P2P DMA that the fabric routes and an
 /// IOMMU, if present, translates; the device never knows. The register map and descriptor format are in
 /// docs/accelerator.md.
