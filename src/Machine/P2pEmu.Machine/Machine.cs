@@ -7,8 +7,11 @@ using P2pEmu.Dma.DmaBuf;
 using P2pEmu.Dma.Mapping;
 using P2pEmu.Dma.P2pDma;
 using P2pEmu.Drivers.Nvme;
+using P2pEmu.Drivers.Rdma;
 using P2pEmu.Drivers.Vfio;
 using P2pEmu.Emulator.Devices.Accel;
+using P2pEmu.Emulator.Devices.Net;
+using P2pEmu.Emulator.Devices.Nic;
 using P2pEmu.Emulator.Devices.Nvme;
 using P2pEmu.Emulator.Execution;
 using P2pEmu.Emulator.Fabric;
@@ -22,21 +25,23 @@ namespace P2pEmu.Machine;
 
 /// <summary>
 /// A running emulated machine built from a topology: the enumerated PCIe fabric with host RAM and every
-/// device (NVMe controllers and accelerators behind their BAR0), an IOMMU on each host bridge whose mode is not off, and the host software
-/// (P2PDMA, the DMA API, the NVMe driver with a disk per namespace, dma-buf, and vfio-pci bound to every accelerator). The single
+/// device (NVMe controllers, accelerators and NICs behind their BAR0, NICs cabled as the topology links them), an IOMMU on each host bridge whose mode is not off, and the host software
+/// (P2PDMA, the DMA API, the NVMe driver with a disk per namespace, dma-buf, the RDMA driver on every NIC, and vfio-pci bound to every accelerator). The single
 /// composition root that the CLI, the tests and the benchmarks use.
 /// </summary>
 public sealed class Machine : IDisposable
 {
     private readonly NvmeModels _nvme;
     private readonly AccelModels _accel;
+    private readonly NicModels _nic;
     private int _disposed;
 
-    private Machine(PcieFabric fabric, NvmeModels nvme, AccelModels accel, MachineOptions options)
+    private Machine(PcieFabric fabric, NvmeModels nvme, AccelModels accel, NicModels nic, MachineOptions options)
     {
         Fabric = fabric;
         _nvme = nvme;
         _accel = accel;
+        _nic = nic;
         ExecutionMode = options.ExecutionMode;
         Pages = new HostPageAllocator(fabric);
         Iommus = IommuUnit.InstallAll(fabric, Pages);
@@ -45,9 +50,11 @@ public sealed class Machine : IDisposable
         DmaBuf = new DmaBufHost(Dma);
         NvmeDriver = new NvmePciDriver(Dma, options.Nvme);
         Vfio = new VfioPciDriver(DmaBuf);
+        RdmaDriver = new RdmaPciDriver(Dma, DmaBuf);
         if (options.BindDrivers)
         {
             NvmeDriver.ProbeAll();
+            RdmaDriver.ProbeAll();
             BindAcceleratorsToVfio();
         }
 
@@ -88,6 +95,35 @@ public sealed class Machine : IDisposable
     /// </summary>
     public VfioPciDriver Vfio { get; }
 
+    /// <summary>The NIC models, by topology name (registers, RDMA engine, Ethernet rings).</summary>
+    public IReadOnlyDictionary<string, NicDevice> Nics => _nic.Devices;
+
+    /// <summary>The Ethernet cables between this machine's NICs (topology <c>link</c>).</summary>
+    public IReadOnlyList<NicLinkInfo> NicLinks => _nic.Links;
+
+    /// <summary>The RDMA NIC driver; it is bound to every NIC unless the machine was built without drivers.</summary>
+    public RdmaPciDriver RdmaDriver { get; }
+
+    /// <summary>The bound RDMA devices (driver side), by topology name.</summary>
+    public IReadOnlyDictionary<string, RdmaDev> RdmaDevices => RdmaDriver.Devices.ToDictionary(d => d.Pdev.Name, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Cables NIC <paramref name="nicA"/> of machine <paramref name="a"/> to NIC <paramref name="nicB"/> of machine
+    /// <paramref name="b"/> (two machines in one process; the same machine works too) and returns the link.
+    /// </summary>
+    /// <exception cref="ArgumentException">A name is not a NIC of its machine.</exception>
+    /// <exception cref="InvalidOperationException">A NIC is already cabled.</exception>
+    public static EthernetLink ConnectNics(Machine a, string nicA, Machine b, string nicB)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        NicDevice first = a.Nics.TryGetValue(nicA, out NicDevice? x) ? x : throw new ArgumentException($"{nicA} is not a NIC of the first machine.", nameof(nicA));
+        NicDevice second = b.Nics.TryGetValue(nicB, out NicDevice? y) ? y : throw new ArgumentException($"{nicB} is not a NIC of the second machine.", nameof(nicB));
+        var link = new EthernetLink();
+        NicDevice.Connect(link, first, second);
+        return link;
+    }
+
     /// <summary>The NVMe host driver; it is bound to every NVMe function (class 01 08 02) unless the machine was built without drivers.</summary>
     public NvmePciDriver NvmeDriver { get; }
 
@@ -110,22 +146,26 @@ public sealed class Machine : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var accel = new AccelModels(mode: options.ExecutionMode);
-        var nvme = new NvmeModels(fallback: accel, mode: options.ExecutionMode);
+        var nic = new NicModels(fallback: accel, mode: options.ExecutionMode);
+        var nvme = new NvmeModels(fallback: nic, mode: options.ExecutionMode);
         PcieFabric? fabric = null;
         try
         {
             fabric = FabricBuilder.Build(topology, nvme);
             nvme.Attach(fabric);
             accel.Attach(fabric);
-            return new Machine(fabric, nvme, accel, options);
+            nic.Attach(fabric);
+            return new Machine(fabric, nvme, accel, nic, options);
         }
         catch
         {
             nvme.Stop();
             accel.Stop();
+            nic.Stop();
             fabric?.Dispose();
             nvme.Dispose();
             accel.Dispose();
+            nic.Dispose();
             throw;
         }
     }
@@ -150,9 +190,11 @@ public sealed class Machine : IDisposable
         MachineMetrics.Unregister(this);
         _nvme.Stop();
         _accel.Stop();
+        _nic.Stop();
         Fabric.Dispose();
         _nvme.Dispose();
         _accel.Dispose();
+        _nic.Dispose();
     }
 
     /// <summary>Binds vfio-pci to every accelerator function (probe order: topology order).</summary>

@@ -263,7 +263,7 @@ public sealed partial class RdmaDev
                 ulong end = va + runs[i].Length;
                 bool inRegion = end > iova && va < iova + length;
                 ok = !inRegion
-                    || (((va - runs[i].Address.Value) & mask) == 0
+                    || ((unchecked(va - runs[i].Address.Value) & mask) == 0
                         && (va <= iova || (va & mask) == 0)
                         && (end >= iova + length || (end & mask) == 0));
                 va = end;
@@ -295,7 +295,7 @@ public sealed partial class RdmaDev
                 r++;
             }
 
-            ulong dma = runs[r].Address.Value + (probe - runVa) - (probe - pageVa);
+            ulong dma = unchecked(runs[r].Address.Value + (probe - runVa) - (probe - pageVa));
             mtt[p] = (dma & ~(PageSize - 1)) | NicHw.MttPresent;
         }
 
