@@ -66,13 +66,23 @@ public sealed partial class DmaBufHost
     }
 
     /// <summary>
+    /// <c>dma_buf_unsupported_invalidate_mappings</c>: the callback a pinned importer (RDMA's
+    /// <c>ib_umem_dmabuf_get_pinned</c>) installs only to warn if it is ever called. It does not make an attachment
+    /// revocable.
+    /// </summary>
+    public static Action<DmaBufAttachment> UnsupportedInvalidateMappings { get; } =
+        attachment => attachment.DmaBuf.Host.Log($"{attachment}: Invalidate callback should not be called when memory is pinned");
+
+    /// <summary>
     /// <c>dma_buf_attach_revocable</c> (revoke-2026): the importer implements invalidation and so unmaps within
-    /// bounded time after a notify — it has importer ops with an <see cref="DmaBufAttachOps.InvalidateMappings"/>.
+    /// bounded time after a notify — it has importer ops with an <see cref="DmaBufAttachOps.InvalidateMappings"/>
+    /// other than the <see cref="UnsupportedInvalidateMappings"/> stub.
     /// </summary>
     public bool DmaBufAttachRevocable(DmaBufAttachment attach)
     {
         Own(attach);
-        return attach.ImporterOps?.InvalidateMappings is not null;
+        return attach.ImporterOps?.InvalidateMappings is Action<DmaBufAttachment> invalidate
+            && !ReferenceEquals(invalidate, UnsupportedInvalidateMappings);
     }
 
     /// <summary>

@@ -49,9 +49,14 @@ public sealed class IbUmem
     /// <returns>The umem; EINVAL for an empty or wrapping range, the GUP error (EFAULT, EREMOTEIO, ENOMEM…), or the mapping error.</returns>
     internal static Result<IbUmem> Get(DmaApi dma, DmaDevice dev, MmStruct mm, ulong address, ulong length, bool writable)
     {
-        if (length == 0 || address + length < address)
+        if (length == 0 || length > ulong.MaxValue - address)
         {
             return Errno.EINVAL;
+        }
+
+        if (address + length > MmStruct.TaskSize)
+        {
+            return Errno.EFAULT;
         }
 
         ulong first = address & ~(Page.PageSize - 1);

@@ -57,7 +57,7 @@ public sealed class IbUmemDmabuf
     /// </summary>
     internal static Result<IbUmemDmabuf> Get(DmaBufHost host, DmaDevice dev, ulong offset, ulong length, Process process, int fd, DmaBufAttachOps? ops)
     {
-        if (offset + length < offset)
+        if (length > ulong.MaxValue - offset)
         {
             return Errno.EINVAL;
         }
@@ -75,8 +75,7 @@ public sealed class IbUmemDmabuf
 
         DmaBuf dmabuf = got.Value;
         ulong end = offset + length;
-        ulong pages = ((end + PageSize - 1) / PageSize) - (offset / PageSize);
-        if (dmabuf.Size < end || length == 0 || pages == 0)
+        if (dmabuf.Size < end || ((end + PageSize - 1) / PageSize) - (offset / PageSize) == 0)
         {
             host.DmaBufPut(dmabuf);
             return Errno.EINVAL;
@@ -101,11 +100,7 @@ public sealed class IbUmemDmabuf
     /// </summary>
     internal static Result<IbUmemDmabuf> GetPinned(DmaBufHost host, DmaDevice dev, ulong offset, ulong length, Process process, int fd)
     {
-        var ops = new DmaBufAttachOps
-        {
-            AllowPeer2Peer = true,
-            InvalidateMappings = attachment => host.Log($"{attachment}: Invalidate callback should not be called when memory is pinned"),
-        };
+        var ops = new DmaBufAttachOps { AllowPeer2Peer = true, InvalidateMappings = DmaBufHost.UnsupportedInvalidateMappings };
         Result<IbUmemDmabuf> got = Get(host, dev, offset, length, process, fd, ops);
         if (!got.IsSuccess)
         {

@@ -32,7 +32,7 @@ public sealed partial class RdmaDev
     {
         ArgumentNullException.ThrowIfNull(pd);
         ArgumentNullException.ThrowIfNull(mm);
-        if (!AccessOk(access) || ((start ^ iova) & (PageSize - 1)) != 0 || iova + length < iova)
+        if (!AccessOk(access) || ((start ^ iova) & (PageSize - 1)) != 0 || length > ulong.MaxValue - iova)
         {
             return Errno.EINVAL;
         }
@@ -74,7 +74,7 @@ public sealed partial class RdmaDev
             length += run.Length;
         }
 
-        if (!AccessOk(access) || length == 0 || iova + length < iova)
+        if (!AccessOk(access) || length == 0 || length > ulong.MaxValue - iova)
         {
             return Errno.EINVAL;
         }
@@ -99,7 +99,7 @@ public sealed partial class RdmaDev
             return Errno.EOPNOTSUPP;
         }
 
-        if (!AccessOk(access) || ((offset ^ iova) & (PageSize - 1)) != 0 || iova + length < iova)
+        if (!AccessOk(access) || ((offset ^ iova) & (PageSize - 1)) != 0 || length > ulong.MaxValue - iova)
         {
             return Errno.EINVAL;
         }
@@ -146,7 +146,7 @@ public sealed partial class RdmaDev
             return Errno.EOPNOTSUPP;
         }
 
-        if (!AccessOk(access) || ((offset ^ iova) & (PageSize - 1)) != 0 || iova + length < iova)
+        if (!AccessOk(access) || ((offset ^ iova) & (PageSize - 1)) != 0 || length > ulong.MaxValue - iova)
         {
             return Errno.EINVAL;
         }

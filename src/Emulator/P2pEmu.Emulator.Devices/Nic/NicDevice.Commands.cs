@@ -60,6 +60,12 @@ public sealed partial class NicDevice
 
     private static ulong U64(ReadOnlySpan<byte> b, int at) => BinaryPrimitives.ReadUInt64LittleEndian(b[at..]);
 
+    /// <summary>Entry <paramref name="index"/> (mod <paramref name="entries"/>) of a ring; addresses wrap at 2^64 as the hardware's adders do.</summary>
+    private static DmaAddress Slot(ulong ringBase, uint index, uint entries, int entryBytes) =>
+        new(unchecked(ringBase + ((ulong)(index & (entries - 1)) * (ulong)entryBytes)));
+
+    private static DmaAddress Offset(DmaAddress address, ulong bytes) => new(unchecked(address.Value + bytes));
+
     private static bool IsRingSize(uint entries) => entries != 0 && entries <= MaxQueueEntries && (entries & (entries - 1)) == 0;
 
     // CREATE_CQ: [8] ring address (64), [16] entries, [20] MSI-X vector or 0xFFFFFFFF.
@@ -239,7 +245,7 @@ public sealed partial class NicDevice
         var access = (NicAccess)U32(cmd, 24);
         uint pd = U32(cmd, 28);
         uint flags = U32(cmd, 48);
-        if (iova + length < iova || (access & ~(NicAccess.LocalWrite | NicAccess.RemoteWrite | NicAccess.RemoteRead)) != 0)
+        if (length > ulong.MaxValue - iova || (access & ~(NicAccess.LocalWrite | NicAccess.RemoteWrite | NicAccess.RemoteRead)) != 0)
         {
             return NicCommandStatus.BadParameter;
         }

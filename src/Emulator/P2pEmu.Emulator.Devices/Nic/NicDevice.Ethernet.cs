@@ -78,7 +78,7 @@ public sealed partial class NicDevice
         bool any = false;
         while (_txHead.Value != _txTail && _txTail - _txHead.Value <= size)
         {
-            DmaAddress slot = new(_txBase.Value + ((ulong)(_txHead.Value & (size - 1)) * EthernetDescriptorBytes));
+            DmaAddress slot = Slot(_txBase.Value, _txHead.Value, size, EthernetDescriptorBytes);
             if (!Dma.Read(slot, descriptor).IsSuccess)
             {
                 SetFatal();
@@ -99,7 +99,7 @@ public sealed partial class NicDevice
                 Transmit(new WireFrame(frame.AsSpan(0, length), default, default));
             }
 
-            if (!Dma.Write(slot.Add(10), new ReadOnlySpan<byte>(in status)).IsSuccess)
+            if (!Dma.Write(Offset(slot, 10), new ReadOnlySpan<byte>(in status)).IsSuccess)
             {
                 SetFatal();
                 return;
@@ -126,7 +126,7 @@ public sealed partial class NicDevice
         }
 
         Span<byte> descriptor = stackalloc byte[EthernetDescriptorBytes];
-        DmaAddress slot = new(_rxBase.Value + ((ulong)(_rxHead.Value & (size - 1)) * EthernetDescriptorBytes));
+        DmaAddress slot = Slot(_rxBase.Value, _rxHead.Value, size, EthernetDescriptorBytes);
         if (!Dma.Read(slot, descriptor).IsSuccess)
         {
             SetFatal();
@@ -150,7 +150,7 @@ public sealed partial class NicDevice
         Span<byte> writeBack = stackalloc byte[3];
         BinaryPrimitives.WriteUInt16LittleEndian(writeBack, (ushort)length);
         writeBack[2] = status;
-        if (!Dma.Write(slot.Add(8), writeBack).IsSuccess)
+        if (!Dma.Write(Offset(slot, 8), writeBack).IsSuccess)
         {
             SetFatal();
             return;
@@ -164,7 +164,7 @@ public sealed partial class NicDevice
     {
         ulong payloadAt = (ulong)frame.Headers.Length;
         ulong trailerAt = payloadAt + (ulong)frame.Payload.Length;
-        return WritePart(buffer, frame.Headers) && WritePart(buffer.Add(payloadAt), frame.Payload) && WritePart(buffer.Add(trailerAt), frame.Trailer);
+        return WritePart(buffer, frame.Headers) && WritePart(Offset(buffer, payloadAt), frame.Payload) && WritePart(Offset(buffer, trailerAt), frame.Trailer);
     }
 
     private bool WritePart(DmaAddress at, ReadOnlySpan<byte> part) => part.IsEmpty || Dma.Write(at, part).IsSuccess;

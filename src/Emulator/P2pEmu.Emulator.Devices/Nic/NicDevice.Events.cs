@@ -66,8 +66,8 @@ public sealed partial class NicDevice
         BinaryPrimitives.WriteUInt64LittleEndian(eqe[8..], address);
         BinaryPrimitives.WriteUInt32LittleEndian(eqe[16..], length);
         BinaryPrimitives.WriteUInt32LittleEndian(eqe[20..], qpn);
-        ulong slot = _eqBase.Value + ((ulong)(_eqProducer & (size - 1)) * EqeBytes);
-        if (!Dma.Write(new DmaAddress(slot), eqe).IsSuccess)
+        DmaAddress slot = Slot(_eqBase.Value, _eqProducer, size, EqeBytes);
+        if (!Dma.Write(slot, eqe).IsSuccess)
         {
             SetFatal();
             return;
@@ -109,8 +109,8 @@ public sealed partial class NicDevice
         cqe[23] = (byte)(((cq.Producer / cq.Entries) & 1) == 0 ? 1 : 0);
         BinaryPrimitives.WriteUInt32LittleEndian(cqe[24..], status == NicWcStatus.Success ? 0u : (uint)status);
         BinaryPrimitives.WriteUInt32LittleEndian(cqe[28..], lastWord);
-        ulong slot = cq.Ring.Value + ((ulong)(cq.Producer & (cq.Entries - 1)) * CqeBytes);
-        if (!Dma.Write(new DmaAddress(slot), cqe).IsSuccess)
+        DmaAddress slot = Slot(cq.Ring.Value, cq.Producer, cq.Entries, CqeBytes);
+        if (!Dma.Write(slot, cqe).IsSuccess)
         {
             cq.InError = true;
             PostEvent(NicEventType.CqError, cq.Cqn, 0, 0, qpn);

@@ -58,7 +58,7 @@ public sealed partial class NicDevice
             while (qp.SqConsumer != qp.SqProducer && qp.SqProducer - qp.SqConsumer <= qp.SqEntries
                 && qp.State is NicQpState.ReadyToSend or NicQpState.Error)
             {
-                DmaAddress slot = qp.SqRing.Add((ulong)(qp.SqConsumer & (qp.SqEntries - 1)) * SendWqeBytes);
+                DmaAddress slot = Slot(qp.SqRing.Value, qp.SqConsumer, qp.SqEntries, SendWqeBytes);
                 if (!Dma.Read(slot, wqe).IsSuccess)
                 {
                     QpFatal(qp);

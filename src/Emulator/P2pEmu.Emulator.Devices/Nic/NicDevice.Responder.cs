@@ -328,7 +328,7 @@ public sealed partial class NicDevice
             }
 
             Span<byte> wqe = stackalloc byte[RecvWqeBytes];
-            DmaAddress slot = qp.RqRing.Add((ulong)(qp.RqConsumer & (qp.RqEntries - 1)) * RecvWqeBytes);
+            DmaAddress slot = Slot(qp.RqRing.Value, qp.RqConsumer, qp.RqEntries, RecvWqeBytes);
             if (!Dma.Read(slot, wqe).IsSuccess)
             {
                 failed = true;
