@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Text.Json;
+using P2pEmu.Emulator.Devices.Net;
 using P2pEmu.Emulator.Topology;
 using P2pEmu.Emulator.Topology.Dot;
 using P2pEmu.Emulator.Topology.Lspci;
@@ -31,8 +32,10 @@ public static class Commands
     public const string Usage = """
         usage:
           p2pemu                              run the built-in default scenario (same as `p2pemu run`)
-          p2pemu run [TOPOLOGY] [--json]      every endpoint writes to host RAM and to every memory BAR; each
-                                              transfer is routed, checked with XxHash3 and reported
+          p2pemu run [TOPOLOGY] [--json] [--pcap FILE]
+                                              every endpoint writes to host RAM and to every memory BAR; each
+                                              transfer is routed, checked with XxHash3 and reported; then O_DIRECT
+                                              storage and RDMA between cabled NICs; --pcap captures the NIC links
           p2pemu topo TOPOLOGY [--lspci | --dot]
                                               the enumerated tree; an lspci -xxxx style dump; a Graphviz picture
           p2pemu p2p TOPOLOGY [--json] [--explain] [--provider NAME] [--client NAME ...]
@@ -50,7 +53,7 @@ public static class Commands
         {
             if (args.Count == 0)
             {
-                return RunScenario(DefaultTopology, json: false, output);
+                return RunScenario(DefaultTopology, json: false, pcap: null, output);
             }
 
             switch (args[0])
@@ -80,12 +83,22 @@ public static class Commands
     private static int RunRun(IReadOnlyList<string> args, TextWriter output, TextWriter error)
     {
         string? topology = null;
+        string? pcap = null;
         bool json = false;
         for (int i = 1; i < args.Count; i++)
         {
             if (args[i] == "--json" && !json)
             {
                 json = true;
+            }
+            else if (args[i] == "--pcap" && pcap is null)
+            {
+                if (i + 1 >= args.Count)
+                {
+                    return UsageError(error, "--pcap needs a FILE");
+                }
+
+                pcap = args[++i];
             }
             else if (args[i].StartsWith("--", StringComparison.Ordinal) || topology is not null)
             {
@@ -97,10 +110,10 @@ public static class Commands
             }
         }
 
-        return RunScenario(topology ?? DefaultTopology, json, output);
+        return RunScenario(topology ?? DefaultTopology, json, pcap, output);
     }
 
-    private static int RunScenario(string topology, bool json, TextWriter output)
+    private static int RunScenario(string topology, bool json, string? pcap, TextWriter output)
     {
         // The scenario makes every device DMA on its own and writes every memory BAR: no driver may own them.
         TransferReport report;
@@ -110,9 +123,12 @@ public static class Commands
         }
 
         // Storage goes through the drivers, on a machine of its own where they own their devices.
+        // RDMA too: the RDMA driver owns the NICs, vfio-pci the accelerators.
         using (Machine.Machine machine = Machine.Machine.Load(topology))
         {
             report = report with { Storage = StorageScenario.Run(machine) };
+            using PcapWriter? capture = pcap is null ? null : PcapWriter.Create(pcap);
+            report = report with { Rdma = RdmaScenario.Run(machine, capture) };
         }
 
         output.Write(json ? JsonSerializer.Serialize(report, s_json) + Environment.NewLine : TransferReportText.Render(report));

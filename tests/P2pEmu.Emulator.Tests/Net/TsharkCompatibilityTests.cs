@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.IO;
 using P2pEmu.Emulator.Devices.Net;
+using P2pEmu.Testing;
 using Xunit;
 
 namespace P2pEmu.Emulator.Tests.Net;

@@ -79,7 +79,7 @@ internal sealed class RdmaRig : IDisposable
         var sgt = new SgTable([new Scatterlist(new P2pEmu.Emulator.Addressing.PhysAddress(phys), (uint)bytes)]);
         Assert.Equal(Errno.None, side.Dev.IbDmaMapSgtable(sgt, DmaDirection.Bidirectional));
         IbMr mr = side.Dev.RegMrSg(side.Pd, sgt, iova, access).Value;
-        return new RegisteredBuffer(this, phys, bytes, mr, null);
+        return new RegisteredBuffer(this, phys, bytes, mr, sgt);
     }
 
     /// <summary>p2pmem from <paramref name="nvme"/>'s CMB, mapped for <paramref name="side"/>'s NIC and registered.</summary>

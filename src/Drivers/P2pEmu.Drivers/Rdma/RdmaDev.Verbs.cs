@@ -208,59 +208,65 @@ public sealed partial class RdmaDev
     /// </summary>
     public Errno PostSend(IbQp qp, IbSendWr wr)
     {
-        ArgumentNullException.ThrowIfNull(qp);
-        ArgumentNullException.ThrowIfNull(wr);
-        if (qp.State is not (IbQpState.Rts or IbQpState.Err) || wr.SgList.Count > NicHw.MaxSendSges
-            || wr.Opcode is < IbWrOpcode.RdmaWrite or > IbWrOpcode.RdmaRead || (wr.SendFlags & IbSendFlags.Inline) != 0)
+        unchecked
         {
-            return Errno.EINVAL;
-        }
+            ArgumentNullException.ThrowIfNull(qp);
+            ArgumentNullException.ThrowIfNull(wr);
+            if (qp.State is not (IbQpState.Rts or IbQpState.Err) || wr.SgList.Count > NicHw.MaxSendSges
+                || wr.Opcode is < IbWrOpcode.RdmaWrite or > IbWrOpcode.RdmaRead || (wr.SendFlags & IbSendFlags.Inline) != 0)
+            {
+                return Errno.EINVAL;
+            }
 
-        if (qp.SqProducer - qp.SqHead >= qp.SqEntries)
-        {
-            return Errno.ENOMEM;
-        }
+            if (qp.SqProducer - qp.SqHead >= qp.SqEntries)
+            {
+                return Errno.ENOMEM;
+            }
 
-        Span<byte> wqe = stackalloc byte[NicHw.SendWqeBytes];
-        wqe.Clear();
-        wqe[0] = (byte)wr.Opcode;
-        wqe[1] = (byte)wr.SendFlags;
-        BinaryPrimitives.WriteUInt16LittleEndian(wqe[2..], (ushort)wr.SgList.Count);
-        Put32(wqe, 4, wr.ImmData);
-        Put64(wqe, 8, wr.WrId);
-        Put64(wqe, 16, wr.RemoteAddr);
-        Put32(wqe, 24, wr.Rkey);
-        WriteSges(wqe[32..], wr.SgList);
-        _cpu.Write(qp.Sq.Value + ((ulong)(qp.SqProducer & (qp.SqEntries - 1)) * NicHw.SendWqeBytes), wqe);
-        qp.SqProducer++;
-        Writel(NicHw.QpDoorbells + (qp.QpNum * 8), qp.SqProducer);
-        return Errno.None;
+            Span<byte> wqe = stackalloc byte[NicHw.SendWqeBytes];
+            wqe.Clear();
+            wqe[0] = (byte)wr.Opcode;
+            wqe[1] = (byte)wr.SendFlags;
+            BinaryPrimitives.WriteUInt16LittleEndian(wqe[2..], (ushort)wr.SgList.Count);
+            Put32(wqe, 4, wr.ImmData);
+            Put64(wqe, 8, wr.WrId);
+            Put64(wqe, 16, wr.RemoteAddr);
+            Put32(wqe, 24, wr.Rkey);
+            WriteSges(wqe[32..], wr.SgList);
+            _cpu.Write(qp.Sq.Value + ((ulong)(qp.SqProducer & (qp.SqEntries - 1)) * NicHw.SendWqeBytes), wqe);
+            qp.SqProducer++;
+            Writel(NicHw.QpDoorbells + (qp.QpNum * 8), qp.SqProducer);
+            return Errno.None;
+        }
     }
 
     /// <summary><c>ib_post_recv</c>: EINVAL in RESET or for too many SGEs; ENOMEM when the receive queue is full.</summary>
     public Errno PostRecv(IbQp qp, IbRecvWr wr)
     {
-        ArgumentNullException.ThrowIfNull(qp);
-        ArgumentNullException.ThrowIfNull(wr);
-        if (qp.State == IbQpState.Reset || wr.SgList.Count > NicHw.MaxRecvSges)
+        unchecked
         {
-            return Errno.EINVAL;
-        }
+            ArgumentNullException.ThrowIfNull(qp);
+            ArgumentNullException.ThrowIfNull(wr);
+            if (qp.State == IbQpState.Reset || wr.SgList.Count > NicHw.MaxRecvSges)
+            {
+                return Errno.EINVAL;
+            }
 
-        if (qp.RqProducer - qp.RqHead >= qp.RqEntries)
-        {
-            return Errno.ENOMEM;
-        }
+            if (qp.RqProducer - qp.RqHead >= qp.RqEntries)
+            {
+                return Errno.ENOMEM;
+            }
 
-        Span<byte> wqe = stackalloc byte[NicHw.RecvWqeBytes];
-        wqe.Clear();
-        Put64(wqe, 0, wr.WrId);
-        BinaryPrimitives.WriteUInt16LittleEndian(wqe[8..], (ushort)wr.SgList.Count);
-        WriteSges(wqe[16..], wr.SgList);
-        _cpu.Write(qp.Rq.Value + ((ulong)(qp.RqProducer & (qp.RqEntries - 1)) * NicHw.RecvWqeBytes), wqe);
-        qp.RqProducer++;
-        Writel(NicHw.QpDoorbells + (qp.QpNum * 8) + 4, qp.RqProducer);
-        return Errno.None;
+            Span<byte> wqe = stackalloc byte[NicHw.RecvWqeBytes];
+            wqe.Clear();
+            Put64(wqe, 0, wr.WrId);
+            BinaryPrimitives.WriteUInt16LittleEndian(wqe[8..], (ushort)wr.SgList.Count);
+            WriteSges(wqe[16..], wr.SgList);
+            _cpu.Write(qp.Rq.Value + ((ulong)(qp.RqProducer & (qp.RqEntries - 1)) * NicHw.RecvWqeBytes), wqe);
+            qp.RqProducer++;
+            Writel(NicHw.QpDoorbells + (qp.QpNum * 8) + 4, qp.RqProducer);
+            return Errno.None;
+        }
     }
 
     private static void WriteSges(Span<byte> at, System.Collections.Generic.IReadOnlyList<IbSge> sges)
@@ -278,59 +284,62 @@ public sealed partial class RdmaDev
     /// <returns>How many were taken.</returns>
     public int PollCq(IbCq cq, Span<IbWc> wc)
     {
-        ArgumentNullException.ThrowIfNull(cq);
-        Span<byte> cqe = stackalloc byte[NicHw.CqeBytes];
-        int taken = 0;
-        while (taken < wc.Length)
+        unchecked
         {
-            _cpu.Read(cq.Ring.Value + ((ulong)(cq.Consumer & (cq.Entries - 1)) * NicHw.CqeBytes), cqe);
-            byte phase = (byte)(((cq.Consumer / cq.Entries) & 1) == 0 ? 1 : 0);
-            if (cqe[23] != phase)
+            ArgumentNullException.ThrowIfNull(cq);
+            Span<byte> cqe = stackalloc byte[NicHw.CqeBytes];
+            int taken = 0;
+            while (taken < wc.Length)
             {
-                break;
-            }
-
-            var opcode = (IbWcOpcode)cqe[21];
-            uint qpn = BinaryPrimitives.ReadUInt32LittleEndian(cqe[16..]);
-            uint last = BinaryPrimitives.ReadUInt32LittleEndian(cqe[28..]);
-            bool isSend = ((int)opcode & 0x80) == 0;
-            IbQp? qp;
-            lock (_qps)
-            {
-                _qps.TryGetValue(qpn, out qp);
-            }
-
-            if (qp is not null)
-            {
-                if (isSend)
+                _cpu.Read(cq.Ring.Value + ((ulong)(cq.Consumer & (cq.Entries - 1)) * NicHw.CqeBytes), cqe);
+                byte phase = (byte)(((cq.Consumer / cq.Entries) & 1) == 0 ? 1 : 0);
+                if (cqe[23] != phase)
                 {
-                    qp.SqHead = last + 1;
+                    break;
                 }
-                else
+
+                var opcode = (IbWcOpcode)cqe[21];
+                uint qpn = BinaryPrimitives.ReadUInt32LittleEndian(cqe[16..]);
+                uint last = BinaryPrimitives.ReadUInt32LittleEndian(cqe[28..]);
+                bool isSend = ((int)opcode & 0x80) == 0;
+                IbQp? qp;
+                lock (_qps)
                 {
-                    qp.RqHead++;
+                    _qps.TryGetValue(qpn, out qp);
                 }
+
+                if (qp is not null)
+                {
+                    if (isSend)
+                    {
+                        qp.SqHead = last + 1;
+                    }
+                    else
+                    {
+                        qp.RqHead++;
+                    }
+                }
+
+                wc[taken++] = new IbWc(
+                    WrId: BinaryPrimitives.ReadUInt64LittleEndian(cqe),
+                    Status: (IbWcStatus)cqe[20],
+                    Opcode: opcode,
+                    ByteLen: BinaryPrimitives.ReadUInt32LittleEndian(cqe[8..]),
+                    ImmData: BinaryPrimitives.ReadUInt32LittleEndian(cqe[12..]),
+                    WithImm: (cqe[22] & 2) != 0,
+                    QpNum: qpn,
+                    SrcQp: isSend ? 0 : last,
+                    VendorErr: BinaryPrimitives.ReadUInt32LittleEndian(cqe[24..]));
+                cq.Consumer++;
             }
 
-            wc[taken++] = new IbWc(
-                WrId: BinaryPrimitives.ReadUInt64LittleEndian(cqe),
-                Status: (IbWcStatus)cqe[20],
-                Opcode: opcode,
-                ByteLen: BinaryPrimitives.ReadUInt32LittleEndian(cqe[8..]),
-                ImmData: BinaryPrimitives.ReadUInt32LittleEndian(cqe[12..]),
-                WithImm: (cqe[22] & 2) != 0,
-                QpNum: qpn,
-                SrcQp: isSend ? 0 : last,
-                VendorErr: BinaryPrimitives.ReadUInt32LittleEndian(cqe[24..]));
-            cq.Consumer++;
-        }
+            if (taken > 0)
+            {
+                Writel(NicHw.CqDoorbells + (cq.Cqn * 4), cq.Consumer);
+            }
 
-        if (taken > 0)
-        {
-            Writel(NicHw.CqDoorbells + (cq.Cqn * 4), cq.Consumer);
+            return taken;
         }
-
-        return taken;
     }
 
     /// <summary><c>ib_dma_map_sgtable_attrs</c>: maps a kernel table for the NIC (P2P segments by their map type).</summary>

@@ -215,36 +215,39 @@ public sealed partial class RdmaDev
     /// <summary>The event queue's interrupt: page faults are resolved here, errors counted and logged.</summary>
     private void EqIrq()
     {
-        Span<byte> eqe = stackalloc byte[NicHw.EqeBytes];
-        while (true)
+        unchecked
         {
-            ulong slot = _eq.Value + ((ulong)(_eqConsumer % EventQueueEntries) * NicHw.EqeBytes);
-            _cpu.Read(slot, eqe);
-            byte phase = (byte)(((_eqConsumer / EventQueueEntries) & 1) == 0 ? 1 : 0);
-            if (eqe[1] != phase)
+            Span<byte> eqe = stackalloc byte[NicHw.EqeBytes];
+            while (true)
             {
-                break;
+                ulong slot = _eq.Value + ((ulong)(_eqConsumer % EventQueueEntries) * NicHw.EqeBytes);
+                _cpu.Read(slot, eqe);
+                byte phase = (byte)(((_eqConsumer / EventQueueEntries) & 1) == 0 ? 1 : 0);
+                if (eqe[1] != phase)
+                {
+                    break;
+                }
+
+                _eqConsumer++;
+                uint key = BinaryPrimitives.ReadUInt32LittleEndian(eqe[4..]);
+                switch (eqe[0])
+                {
+                    case NicHw.EventPageFault:
+                        HandlePageFault(key, BinaryPrimitives.ReadUInt64LittleEndian(eqe[8..]));
+                        break;
+                    case NicHw.EventQpFatal:
+                        Interlocked.Increment(ref _qpFatalEvents);
+                        Warn(string.Create(CultureInfo.InvariantCulture, $"QP {key} fatal error (IB_EVENT_QP_FATAL)"));
+                        break;
+                    case NicHw.EventCqError:
+                        Interlocked.Increment(ref _cqErrorEvents);
+                        Warn(string.Create(CultureInfo.InvariantCulture, $"CQ {key} error (IB_EVENT_CQ_ERR)"));
+                        break;
+                }
             }
 
-            _eqConsumer++;
-            uint key = BinaryPrimitives.ReadUInt32LittleEndian(eqe[4..]);
-            switch (eqe[0])
-            {
-                case NicHw.EventPageFault:
-                    HandlePageFault(key, BinaryPrimitives.ReadUInt64LittleEndian(eqe[8..]));
-                    break;
-                case NicHw.EventQpFatal:
-                    Interlocked.Increment(ref _qpFatalEvents);
-                    Warn(string.Create(CultureInfo.InvariantCulture, $"QP {key} fatal error (IB_EVENT_QP_FATAL)"));
-                    break;
-                case NicHw.EventCqError:
-                    Interlocked.Increment(ref _cqErrorEvents);
-                    Warn(string.Create(CultureInfo.InvariantCulture, $"CQ {key} error (IB_EVENT_CQ_ERR)"));
-                    break;
-            }
+            Writel(NicHw.EventQueueConsumer, _eqConsumer);
         }
-
-        Writel(NicHw.EventQueueConsumer, _eqConsumer);
     }
 
     private void Info(string message)

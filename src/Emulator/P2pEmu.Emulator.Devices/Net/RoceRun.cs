@@ -39,7 +39,7 @@ public readonly struct RoceRun
     public bool LastAckRequest { get; }
 
     /// <summary>The run's last packet's PSN (24-bit wrap).</summary>
-    public uint LastPsn => (First.Psn + (uint)Count - 1) & 0xFF_FFFF;
+    public uint LastPsn => unchecked(First.Psn + (uint)Count - 1) & 0xFF_FFFF;
 
     /// <summary>Whether the run ends its message (its last opcode is a Last or an Only).</summary>
     public bool EndsMessage => LastOpcode is IbOpcode.RcSendLast or IbOpcode.RcSendLastWithImmediate or IbOpcode.RcSendOnly
@@ -56,7 +56,7 @@ public readonly struct RoceRun
         }
 
         RocePacket packet = First;
-        packet.Psn = (First.Psn + (uint)index) & 0xFF_FFFF;
+        packet.Psn = unchecked(First.Psn + (uint)index) & 0xFF_FFFF;
         if (index == 0)
         {
             packet.AckRequest = false;

@@ -151,32 +151,35 @@ public sealed partial class NicDevice
     /// <summary>Sends packets <paramref name="index"/> … +<paramref name="count"/> of the message as one run.</summary>
     private void SendPackets(int index, int count, ReadOnlySpan<byte> payload)
     {
-        ref readonly TxMessage m = ref _tx;
-        int last = index + count - 1;
-        RocePacket first = PacketFor(m.Qp, OpcodeAt(index), m.Psn + (uint)index);
-        if (index == 0 && m.Kind == TxKind.Write)
+        unchecked
         {
-            first.VirtualAddress = m.RemoteVa;
-            first.RKey = m.RKey;
-            first.DmaLength = (uint)m.Length;
-        }
+            ref readonly TxMessage m = ref _tx;
+            int last = index + count - 1;
+            RocePacket first = PacketFor(m.Qp, OpcodeAt(index), m.Psn + (uint)index);
+            if (index == 0 && m.Kind == TxKind.Write)
+            {
+                first.VirtualAddress = m.RemoteVa;
+                first.RKey = m.RKey;
+                first.DmaLength = (uint)m.Length;
+            }
 
-        if (m.Kind == TxKind.ReadResponse)
-        {
-            first.Syndrome = AethSyndrome.AckUnlimitedCredits;
-            first.Msn = m.Qp.Msn & NicQp.PsnMask;
-        }
+            if (m.Kind == TxKind.ReadResponse)
+            {
+                first.Syndrome = AethSyndrome.AckUnlimitedCredits;
+                first.Msn = m.Qp.Msn & NicQp.PsnMask;
+            }
 
-        bool endsMessage = last == m.Packets - 1;
-        uint immediate = endsMessage && m.WithImmediate ? m.Immediate : 0;
-        bool ackRequest = endsMessage && m.Kind != TxKind.ReadResponse;
-        if (count == 1)
-        {
-            first.Immediate = immediate;
-            first.AckRequest = ackRequest;
-        }
+            bool endsMessage = last == m.Packets - 1;
+            uint immediate = endsMessage && m.WithImmediate ? m.Immediate : 0;
+            bool ackRequest = endsMessage && m.Kind != TxKind.ReadResponse;
+            if (count == 1)
+            {
+                first.Immediate = immediate;
+                first.AckRequest = ackRequest;
+            }
 
-        Send(new RoceRun(first, count, m.Mtu, OpcodeAt(last), immediate, ackRequest), payload);
+            Send(new RoceRun(first, count, m.Mtu, OpcodeAt(last), immediate, ackRequest), payload);
+        }
     }
 
     private IbOpcode OpcodeAt(int index)

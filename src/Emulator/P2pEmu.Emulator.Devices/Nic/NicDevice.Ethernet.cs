@@ -68,96 +68,102 @@ public sealed partial class NicDevice
     /// <summary>Sends every frame the host made ready on the transmit ring.</summary>
     private void ProcessTransmitRing()
     {
-        uint size = _txSize.Value;
-        if (!_ready.IsSet || !IsRingSize(size))
+        unchecked
         {
-            return;
-        }
-
-        Span<byte> descriptor = stackalloc byte[EthernetDescriptorBytes];
-        bool any = false;
-        while (_txHead.Value != _txTail && _txTail - _txHead.Value <= size)
-        {
-            DmaAddress slot = Slot(_txBase.Value, _txHead.Value, size, EthernetDescriptorBytes);
-            if (!Dma.Read(slot, descriptor).IsSuccess)
+            uint size = _txSize.Value;
+            if (!_ready.IsSet || !IsRingSize(size))
             {
-                SetFatal();
                 return;
             }
 
-            int length = BinaryPrimitives.ReadUInt16LittleEndian(descriptor[8..]);
-            byte status = DescriptorDone;
-            byte[] frame = _frameBuffer ??= new byte[MaxFrameBytes];
-            if (length < 14 || length > MaxFrameBytes
-                || !Dma.Read(new DmaAddress(BinaryPrimitives.ReadUInt64LittleEndian(descriptor)), frame.AsSpan(0, length)).IsSuccess)
+            Span<byte> descriptor = stackalloc byte[EthernetDescriptorBytes];
+            bool any = false;
+            while (_txHead.Value != _txTail && _txTail - _txHead.Value <= size)
             {
-                status |= DescriptorError;
-            }
-            else
-            {
-                FramesSent++;
-                Transmit(new WireFrame(frame.AsSpan(0, length), default, default));
+                DmaAddress slot = Slot(_txBase.Value, _txHead.Value, size, EthernetDescriptorBytes);
+                if (!Dma.Read(slot, descriptor).IsSuccess)
+                {
+                    SetFatal();
+                    return;
+                }
+
+                int length = BinaryPrimitives.ReadUInt16LittleEndian(descriptor[8..]);
+                byte status = DescriptorDone;
+                byte[] frame = _frameBuffer ??= new byte[MaxFrameBytes];
+                if (length < 14 || length > MaxFrameBytes
+                    || !Dma.Read(new DmaAddress(BinaryPrimitives.ReadUInt64LittleEndian(descriptor)), frame.AsSpan(0, length)).IsSuccess)
+                {
+                    status |= DescriptorError;
+                }
+                else
+                {
+                    FramesSent++;
+                    Transmit(new WireFrame(frame.AsSpan(0, length), default, default));
+                }
+
+                if (!Dma.Write(Offset(slot, 10), new ReadOnlySpan<byte>(in status)).IsSuccess)
+                {
+                    SetFatal();
+                    return;
+                }
+
+                _txHead.Value++;
+                any = true;
             }
 
-            if (!Dma.Write(Offset(slot, 10), new ReadOnlySpan<byte>(in status)).IsSuccess)
+            if (any)
             {
-                SetFatal();
-                return;
+                MarkPending(EthernetVector);
             }
-
-            _txHead.Value++;
-            any = true;
-        }
-
-        if (any)
-        {
-            MarkPending(EthernetVector);
         }
     }
 
     /// <summary>Places a received frame that is not for the RDMA engine in the next posted receive buffer.</summary>
     private void ReceiveEthernet(in WireFrame frame)
     {
-        uint size = _rxSize.Value;
-        if (!_ready.IsSet || !IsRingSize(size) || _rxHead.Value == _rxTail || frame.Length > MaxFrameBytes)
+        unchecked
         {
-            _rxDropped.Value++;
-            return;
-        }
+            uint size = _rxSize.Value;
+            if (!_ready.IsSet || !IsRingSize(size) || _rxHead.Value == _rxTail || frame.Length > MaxFrameBytes)
+            {
+                _rxDropped.Value++;
+                return;
+            }
 
-        Span<byte> descriptor = stackalloc byte[EthernetDescriptorBytes];
-        DmaAddress slot = Slot(_rxBase.Value, _rxHead.Value, size, EthernetDescriptorBytes);
-        if (!Dma.Read(slot, descriptor).IsSuccess)
-        {
-            SetFatal();
-            return;
-        }
+            Span<byte> descriptor = stackalloc byte[EthernetDescriptorBytes];
+            DmaAddress slot = Slot(_rxBase.Value, _rxHead.Value, size, EthernetDescriptorBytes);
+            if (!Dma.Read(slot, descriptor).IsSuccess)
+            {
+                SetFatal();
+                return;
+            }
 
-        int capacity = BinaryPrimitives.ReadUInt16LittleEndian(descriptor[8..]);
-        var buffer = new DmaAddress(BinaryPrimitives.ReadUInt64LittleEndian(descriptor));
-        byte status = DescriptorDone;
-        int length = frame.Length;
-        if (length > capacity || !WriteFrame(buffer, frame))
-        {
-            status |= DescriptorError;
-            _rxDropped.Value++;
-        }
-        else
-        {
-            FramesReceived++;
-        }
+            int capacity = BinaryPrimitives.ReadUInt16LittleEndian(descriptor[8..]);
+            var buffer = new DmaAddress(BinaryPrimitives.ReadUInt64LittleEndian(descriptor));
+            byte status = DescriptorDone;
+            int length = frame.Length;
+            if (length > capacity || !WriteFrame(buffer, frame))
+            {
+                status |= DescriptorError;
+                _rxDropped.Value++;
+            }
+            else
+            {
+                FramesReceived++;
+            }
 
-        Span<byte> writeBack = stackalloc byte[3];
-        BinaryPrimitives.WriteUInt16LittleEndian(writeBack, (ushort)length);
-        writeBack[2] = status;
-        if (!Dma.Write(Offset(slot, 8), writeBack).IsSuccess)
-        {
-            SetFatal();
-            return;
-        }
+            Span<byte> writeBack = stackalloc byte[3];
+            BinaryPrimitives.WriteUInt16LittleEndian(writeBack, (ushort)length);
+            writeBack[2] = status;
+            if (!Dma.Write(Offset(slot, 8), writeBack).IsSuccess)
+            {
+                SetFatal();
+                return;
+            }
 
-        _rxHead.Value++;
-        MarkPending(EthernetVector);
+            _rxHead.Value++;
+            MarkPending(EthernetVector);
+        }
     }
 
     private bool WriteFrame(DmaAddress buffer, in WireFrame frame)

@@ -51,30 +51,33 @@ public sealed partial class NicDevice
     /// <summary>Writes an event and raises the event vector; an event with no room is dropped and counted.</summary>
     private void PostEvent(NicEventType type, uint key, ulong address, uint length, uint qpn)
     {
-        uint size = _eqSize.Value;
-        if (!IsRingSize(size) || _eqProducer - _eqConsumer >= size)
+        unchecked
         {
-            EventsDropped++;
-            return;
-        }
+            uint size = _eqSize.Value;
+            if (!IsRingSize(size) || _eqProducer - _eqConsumer >= size)
+            {
+                EventsDropped++;
+                return;
+            }
 
-        Span<byte> eqe = stackalloc byte[EqeBytes];
-        eqe.Clear();
-        eqe[0] = (byte)type;
-        eqe[1] = (byte)(((_eqProducer / size) & 1) == 0 ? 1 : 0);
-        BinaryPrimitives.WriteUInt32LittleEndian(eqe[4..], key);
-        BinaryPrimitives.WriteUInt64LittleEndian(eqe[8..], address);
-        BinaryPrimitives.WriteUInt32LittleEndian(eqe[16..], length);
-        BinaryPrimitives.WriteUInt32LittleEndian(eqe[20..], qpn);
-        DmaAddress slot = Slot(_eqBase.Value, _eqProducer, size, EqeBytes);
-        if (!Dma.Write(slot, eqe).IsSuccess)
-        {
-            SetFatal();
-            return;
-        }
+            Span<byte> eqe = stackalloc byte[EqeBytes];
+            eqe.Clear();
+            eqe[0] = (byte)type;
+            eqe[1] = (byte)(((_eqProducer / size) & 1) == 0 ? 1 : 0);
+            BinaryPrimitives.WriteUInt32LittleEndian(eqe[4..], key);
+            BinaryPrimitives.WriteUInt64LittleEndian(eqe[8..], address);
+            BinaryPrimitives.WriteUInt32LittleEndian(eqe[16..], length);
+            BinaryPrimitives.WriteUInt32LittleEndian(eqe[20..], qpn);
+            DmaAddress slot = Slot(_eqBase.Value, _eqProducer, size, EqeBytes);
+            if (!Dma.Write(slot, eqe).IsSuccess)
+            {
+                SetFatal();
+                return;
+            }
 
-        _eqProducer++;
-        MarkPending(EventVector);
+            _eqProducer++;
+            MarkPending(EventVector);
+        }
     }
 
     /// <summary>
@@ -85,45 +88,48 @@ public sealed partial class NicDevice
     /// </summary>
     private bool PostCqe(NicCq cq, ulong wrId, uint byteLength, uint immediate, uint qpn, NicWcStatus status, NicWcOpcode opcode, bool withImmediate, uint lastWord)
     {
-        if (cq.InError)
+        unchecked
         {
-            return false;
-        }
+            if (cq.InError)
+            {
+                return false;
+            }
 
-        if (cq.Producer - cq.Consumer >= cq.Entries)
-        {
-            cq.InError = true;
-            PostEvent(NicEventType.CqError, cq.Cqn, 0, 0, qpn);
-            return false;
-        }
+            if (cq.Producer - cq.Consumer >= cq.Entries)
+            {
+                cq.InError = true;
+                PostEvent(NicEventType.CqError, cq.Cqn, 0, 0, qpn);
+                return false;
+            }
 
-        Span<byte> cqe = stackalloc byte[CqeBytes];
-        cqe.Clear();
-        BinaryPrimitives.WriteUInt64LittleEndian(cqe, wrId);
-        BinaryPrimitives.WriteUInt32LittleEndian(cqe[8..], byteLength);
-        BinaryPrimitives.WriteUInt32LittleEndian(cqe[12..], immediate);
-        BinaryPrimitives.WriteUInt32LittleEndian(cqe[16..], qpn);
-        cqe[20] = (byte)status;
-        cqe[21] = (byte)opcode;
-        cqe[22] = (byte)(withImmediate ? 2 : 0); // IB_WC_WITH_IMM
-        cqe[23] = (byte)(((cq.Producer / cq.Entries) & 1) == 0 ? 1 : 0);
-        BinaryPrimitives.WriteUInt32LittleEndian(cqe[24..], status == NicWcStatus.Success ? 0u : (uint)status);
-        BinaryPrimitives.WriteUInt32LittleEndian(cqe[28..], lastWord);
-        DmaAddress slot = Slot(cq.Ring.Value, cq.Producer, cq.Entries, CqeBytes);
-        if (!Dma.Write(slot, cqe).IsSuccess)
-        {
-            cq.InError = true;
-            PostEvent(NicEventType.CqError, cq.Cqn, 0, 0, qpn);
-            return false;
-        }
+            Span<byte> cqe = stackalloc byte[CqeBytes];
+            cqe.Clear();
+            BinaryPrimitives.WriteUInt64LittleEndian(cqe, wrId);
+            BinaryPrimitives.WriteUInt32LittleEndian(cqe[8..], byteLength);
+            BinaryPrimitives.WriteUInt32LittleEndian(cqe[12..], immediate);
+            BinaryPrimitives.WriteUInt32LittleEndian(cqe[16..], qpn);
+            cqe[20] = (byte)status;
+            cqe[21] = (byte)opcode;
+            cqe[22] = (byte)(withImmediate ? 2 : 0); // IB_WC_WITH_IMM
+            cqe[23] = (byte)(((cq.Producer / cq.Entries) & 1) == 0 ? 1 : 0);
+            BinaryPrimitives.WriteUInt32LittleEndian(cqe[24..], status == NicWcStatus.Success ? 0u : (uint)status);
+            BinaryPrimitives.WriteUInt32LittleEndian(cqe[28..], lastWord);
+            DmaAddress slot = Slot(cq.Ring.Value, cq.Producer, cq.Entries, CqeBytes);
+            if (!Dma.Write(slot, cqe).IsSuccess)
+            {
+                cq.InError = true;
+                PostEvent(NicEventType.CqError, cq.Cqn, 0, 0, qpn);
+                return false;
+            }
 
-        cq.Producer++;
-        if (cq.Vector != NicCq.NoVector)
-        {
-            MarkPending((int)cq.Vector);
-        }
+            cq.Producer++;
+            if (cq.Vector != NicCq.NoVector)
+            {
+                MarkPending((int)cq.Vector);
+            }
 
-        return true;
+            return true;
+        }
     }
 
     private void MarkPending(int vector)

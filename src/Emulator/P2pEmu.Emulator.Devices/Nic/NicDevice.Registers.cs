@@ -110,20 +110,23 @@ public sealed partial class NicDevice
 
     private void OnQpDoorbell(int index, uint old, uint now)
     {
-        if (_qps[index / 2] is not NicQp qp)
+        unchecked
         {
-            return;
-        }
+            if (_qps[index / 2] is not NicQp qp)
+            {
+                return;
+            }
 
-        if (index % 2 == 0)
-        {
-            qp.SqProducer = now;
-            _kick = true;
-        }
-        else
-        {
-            qp.RqProducer = now;
-            _kickPeer = true;
+            if (index % 2 == 0)
+            {
+                qp.SqProducer = now;
+                _kick = true;
+            }
+            else
+            {
+                qp.RqProducer = now;
+                _kickPeer = true;
+            }
         }
     }
 

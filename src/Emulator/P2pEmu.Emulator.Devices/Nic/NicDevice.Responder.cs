@@ -22,54 +22,57 @@ public sealed partial class NicDevice
 
     private void ReceiveRequest(NicQp qp, in RoceRun run, ReadOnlySpan<byte> payload)
     {
-        if (qp.State == NicQpState.Error)
+        unchecked
         {
-            PacketsDropped += run.Count;
-            return;
-        }
-
-        RocePacket first = run.First;
-        if (first.Psn != qp.ExpectedPsn)
-        {
-            if (PsnBefore(first.Psn, qp.ExpectedPsn))
+            if (qp.State == NicQpState.Error)
             {
-                // A duplicate of something already done: acknowledge it again, do not do it twice (a READ is redone).
-                if (first.Opcode == IbOpcode.RcRdmaReadRequest)
-                {
-                    RespondRead(qp, first, replay: true);
-                }
-                else if (run.EndsMessage || run.LastAckRequest)
-                {
-                    SendAcknowledge(qp, (qp.ExpectedPsn - 1) & NicQp.PsnMask, AethSyndrome.AckUnlimitedCredits);
-                }
-
+                PacketsDropped += run.Count;
                 return;
             }
 
-            if (!qp.NakOutstanding)
+            RocePacket first = run.First;
+            if (first.Psn != qp.ExpectedPsn)
             {
-                qp.NakOutstanding = true;
-                SendAcknowledge(qp, qp.ExpectedPsn, AethSyndrome.NakPsnSequenceError);
+                if (PsnBefore(first.Psn, qp.ExpectedPsn))
+                {
+                    // A duplicate of something already done: acknowledge it again, do not do it twice (a READ is redone).
+                    if (first.Opcode == IbOpcode.RcRdmaReadRequest)
+                    {
+                        RespondRead(qp, first, replay: true);
+                    }
+                    else if (run.EndsMessage || run.LastAckRequest)
+                    {
+                        SendAcknowledge(qp, (qp.ExpectedPsn - 1) & NicQp.PsnMask, AethSyndrome.AckUnlimitedCredits);
+                    }
+
+                    return;
+                }
+
+                if (!qp.NakOutstanding)
+                {
+                    qp.NakOutstanding = true;
+                    SendAcknowledge(qp, qp.ExpectedPsn, AethSyndrome.NakPsnSequenceError);
+                }
+
+                PacketsDropped += run.Count;
+                return;
             }
 
-            PacketsDropped += run.Count;
-            return;
-        }
+            qp.NakOutstanding = false;
 
-        qp.NakOutstanding = false;
-
-        IbOpcode opcode = first.Opcode;
-        if (opcode == IbOpcode.RcRdmaReadRequest)
-        {
-            RespondRead(qp, first, replay: false);
-        }
-        else if (opcode is >= IbOpcode.RcRdmaWriteFirst and <= IbOpcode.RcRdmaWriteOnlyWithImmediate)
-        {
-            RespondWrite(qp, run, payload);
-        }
-        else
-        {
-            RespondSend(qp, run, payload);
+            IbOpcode opcode = first.Opcode;
+            if (opcode == IbOpcode.RcRdmaReadRequest)
+            {
+                RespondRead(qp, first, replay: false);
+            }
+            else if (opcode is >= IbOpcode.RcRdmaWriteFirst and <= IbOpcode.RcRdmaWriteOnlyWithImmediate)
+            {
+                RespondWrite(qp, run, payload);
+            }
+            else
+            {
+                RespondSend(qp, run, payload);
+            }
         }
     }
 
@@ -79,152 +82,158 @@ public sealed partial class NicDevice
 
     private void RespondWrite(NicQp qp, in RoceRun run, ReadOnlySpan<byte> payload)
     {
-        RocePacket first = run.First;
-        if (StartsMessage(first.Opcode))
+        unchecked
         {
-            if (qp.Responding != NicResponderKind.None)
+            RocePacket first = run.First;
+            if (StartsMessage(first.Opcode))
+            {
+                if (qp.Responding != NicResponderKind.None)
+                {
+                    RequestError(qp, first.Psn, AethSyndrome.NakInvalidRequest);
+                    return;
+                }
+
+                NicMkey? mkey = (qp.Access & NicAccess.RemoteWrite) == 0 ? null
+                    : CheckKey(first.RKey, qp.Pd, NicAccess.RemoteWrite, first.VirtualAddress, first.DmaLength);
+                if (mkey is null)
+                {
+                    RequestError(qp, first.Psn, AethSyndrome.NakRemoteAccessError);
+                    return;
+                }
+
+                var target = new NicSegment(mkey, first.VirtualAddress, first.DmaLength);
+                NicMkeyLookup present = CheckPresent([target], qp.Qpn, raise: true);
+                if (present == NicMkeyLookup.NotPresent)
+                {
+                    SendRnrNak(qp, first.Psn);
+                    return;
+                }
+
+                if (present == NicMkeyLookup.Error)
+                {
+                    RequestError(qp, first.Psn, AethSyndrome.NakRemoteAccessError);
+                    return;
+                }
+
+                qp.WriteTarget = target;
+                qp.RespondOffset = 0;
+                qp.Responding = NicResponderKind.Write;
+            }
+            else if (qp.Responding != NicResponderKind.Write)
             {
                 RequestError(qp, first.Psn, AethSyndrome.NakInvalidRequest);
                 return;
             }
 
-            NicMkey? mkey = (qp.Access & NicAccess.RemoteWrite) == 0 ? null
-                : CheckKey(first.RKey, qp.Pd, NicAccess.RemoteWrite, first.VirtualAddress, first.DmaLength);
-            if (mkey is null)
-            {
-                RequestError(qp, first.Psn, AethSyndrome.NakRemoteAccessError);
-                return;
-            }
-
-            var target = new NicSegment(mkey, first.VirtualAddress, first.DmaLength);
-            NicMkeyLookup present = CheckPresent([target], qp.Qpn, raise: true);
-            if (present == NicMkeyLookup.NotPresent)
-            {
-                SendRnrNak(qp, first.Psn);
-                return;
-            }
-
-            if (present == NicMkeyLookup.Error)
-            {
-                RequestError(qp, first.Psn, AethSyndrome.NakRemoteAccessError);
-                return;
-            }
-
-            qp.WriteTarget = target;
-            qp.RespondOffset = 0;
-            qp.Responding = NicResponderKind.Write;
-        }
-        else if (qp.Responding != NicResponderKind.Write)
-        {
-            RequestError(qp, first.Psn, AethSyndrome.NakInvalidRequest);
-            return;
-        }
-
-        bool withImmediate = run.LastOpcode is IbOpcode.RcRdmaWriteLastWithImmediate or IbOpcode.RcRdmaWriteOnlyWithImmediate;
-        if (withImmediate && run.EndsMessage && !TryTakeRecvWqe(qp, out bool failed))
-        {
-            if (!failed)
-            {
-                SendRnrNak(qp, run.LastPsn);
-            }
-
-            return;
-        }
-
-        PlaceStatus placed = Place([qp.WriteTarget], qp.RespondOffset, payload);
-        if (!Placed(qp, run, placed))
-        {
-            return;
-        }
-
-        qp.RespondOffset += (ulong)payload.Length;
-        qp.ExpectedPsn = (run.LastPsn + 1) & NicQp.PsnMask;
-        if (!run.EndsMessage)
-        {
-            if (run.LastAckRequest)
-            {
-                SendAcknowledge(qp, run.LastPsn, AethSyndrome.AckUnlimitedCredits);
-            }
-
-            return;
-        }
-
-        qp.Responding = NicResponderKind.None;
-        if (qp.RespondOffset != qp.WriteTarget.Length)
-        {
-            RequestError(qp, run.LastPsn, AethSyndrome.NakInvalidRequest);
-            return;
-        }
-
-        if (withImmediate)
-        {
-            CompleteRecv(qp, NicWcOpcode.RecvRdmaWithImmediate, NicWcStatus.Success, run.LastImmediate, withImmediate: true);
-        }
-
-        qp.Msn++;
-        SendAcknowledge(qp, run.LastPsn, AethSyndrome.AckUnlimitedCredits);
-    }
-
-    private void RespondSend(NicQp qp, in RoceRun run, ReadOnlySpan<byte> payload)
-    {
-        RocePacket first = run.First;
-        if (StartsMessage(first.Opcode))
-        {
-            if (qp.Responding != NicResponderKind.None)
-            {
-                RequestError(qp, first.Psn, AethSyndrome.NakInvalidRequest);
-                return;
-            }
-
-            if (!TryTakeRecvWqe(qp, out bool failed))
+            bool withImmediate = run.LastOpcode is IbOpcode.RcRdmaWriteLastWithImmediate or IbOpcode.RcRdmaWriteOnlyWithImmediate;
+            if (withImmediate && run.EndsMessage && !TryTakeRecvWqe(qp, out bool failed))
             {
                 if (!failed)
                 {
-                    SendRnrNak(qp, first.Psn);
+                    SendRnrNak(qp, run.LastPsn);
                 }
 
                 return;
             }
 
-            qp.RespondOffset = 0;
-            qp.Responding = NicResponderKind.Send;
-        }
-        else if (qp.Responding != NicResponderKind.Send)
-        {
-            RequestError(qp, first.Psn, AethSyndrome.NakInvalidRequest);
-            return;
-        }
-
-        PlaceStatus placed = Place(qp.RecvSegments.AsSpan(0, qp.RecvSegmentCount), qp.RespondOffset, payload);
-        if (placed == PlaceStatus.Overflow)
-        {
-            CompleteRecv(qp, NicWcOpcode.Recv, NicWcStatus.LocalLengthError, 0, withImmediate: false);
-            RequestError(qp, first.Psn, AethSyndrome.NakInvalidRequest);
-            return;
-        }
-
-        if (!Placed(qp, run, placed))
-        {
-            return;
-        }
-
-        qp.RespondOffset += (ulong)payload.Length;
-        qp.ExpectedPsn = (run.LastPsn + 1) & NicQp.PsnMask;
-        if (!run.EndsMessage)
-        {
-            if (run.LastAckRequest)
+            PlaceStatus placed = Place([qp.WriteTarget], qp.RespondOffset, payload);
+            if (!Placed(qp, run, placed))
             {
-                SendAcknowledge(qp, run.LastPsn, AethSyndrome.AckUnlimitedCredits);
+                return;
             }
 
-            return;
-        }
+            qp.RespondOffset += (ulong)payload.Length;
+            qp.ExpectedPsn = (run.LastPsn + 1) & NicQp.PsnMask;
+            if (!run.EndsMessage)
+            {
+                if (run.LastAckRequest)
+                {
+                    SendAcknowledge(qp, run.LastPsn, AethSyndrome.AckUnlimitedCredits);
+                }
 
-        qp.Responding = NicResponderKind.None;
-        bool withImmediate = run.LastOpcode is IbOpcode.RcSendLastWithImmediate or IbOpcode.RcSendOnlyWithImmediate;
-        CompleteRecv(qp, NicWcOpcode.Recv, NicWcStatus.Success, withImmediate ? run.LastImmediate : 0, withImmediate);
-        qp.Msn++;
-        SendAcknowledge(qp, run.LastPsn, AethSyndrome.AckUnlimitedCredits);
+                return;
+            }
+
+            qp.Responding = NicResponderKind.None;
+            if (qp.RespondOffset != qp.WriteTarget.Length)
+            {
+                RequestError(qp, run.LastPsn, AethSyndrome.NakInvalidRequest);
+                return;
+            }
+
+            if (withImmediate)
+            {
+                CompleteRecv(qp, NicWcOpcode.RecvRdmaWithImmediate, NicWcStatus.Success, run.LastImmediate, withImmediate: true);
+            }
+
+            qp.Msn++;
+            SendAcknowledge(qp, run.LastPsn, AethSyndrome.AckUnlimitedCredits);
+        }
+    }
+
+    private void RespondSend(NicQp qp, in RoceRun run, ReadOnlySpan<byte> payload)
+    {
+        unchecked
+        {
+            RocePacket first = run.First;
+            if (StartsMessage(first.Opcode))
+            {
+                if (qp.Responding != NicResponderKind.None)
+                {
+                    RequestError(qp, first.Psn, AethSyndrome.NakInvalidRequest);
+                    return;
+                }
+
+                if (!TryTakeRecvWqe(qp, out bool failed))
+                {
+                    if (!failed)
+                    {
+                        SendRnrNak(qp, first.Psn);
+                    }
+
+                    return;
+                }
+
+                qp.RespondOffset = 0;
+                qp.Responding = NicResponderKind.Send;
+            }
+            else if (qp.Responding != NicResponderKind.Send)
+            {
+                RequestError(qp, first.Psn, AethSyndrome.NakInvalidRequest);
+                return;
+            }
+
+            PlaceStatus placed = Place(qp.RecvSegments.AsSpan(0, qp.RecvSegmentCount), qp.RespondOffset, payload);
+            if (placed == PlaceStatus.Overflow)
+            {
+                CompleteRecv(qp, NicWcOpcode.Recv, NicWcStatus.LocalLengthError, 0, withImmediate: false);
+                RequestError(qp, first.Psn, AethSyndrome.NakInvalidRequest);
+                return;
+            }
+
+            if (!Placed(qp, run, placed))
+            {
+                return;
+            }
+
+            qp.RespondOffset += (ulong)payload.Length;
+            qp.ExpectedPsn = (run.LastPsn + 1) & NicQp.PsnMask;
+            if (!run.EndsMessage)
+            {
+                if (run.LastAckRequest)
+                {
+                    SendAcknowledge(qp, run.LastPsn, AethSyndrome.AckUnlimitedCredits);
+                }
+
+                return;
+            }
+
+            qp.Responding = NicResponderKind.None;
+            bool withImmediate = run.LastOpcode is IbOpcode.RcSendLastWithImmediate or IbOpcode.RcSendOnlyWithImmediate;
+            CompleteRecv(qp, NicWcOpcode.Recv, NicWcStatus.Success, withImmediate ? run.LastImmediate : 0, withImmediate);
+            qp.Msn++;
+            SendAcknowledge(qp, run.LastPsn, AethSyndrome.AckUnlimitedCredits);
+        }
     }
 
     /// <summary>What a placement failure does to the responder; true when the data was placed.</summary>
@@ -268,47 +277,50 @@ public sealed partial class NicDevice
 
     private void RespondRead(NicQp qp, in RocePacket request, bool replay)
     {
-        if (!replay && qp.Responding != NicResponderKind.None)
+        unchecked
         {
-            RequestError(qp, request.Psn, AethSyndrome.NakInvalidRequest);
-            return;
-        }
+            if (!replay && qp.Responding != NicResponderKind.None)
+            {
+                RequestError(qp, request.Psn, AethSyndrome.NakInvalidRequest);
+                return;
+            }
 
-        ulong length = request.DmaLength;
-        NicMkey? mkey = (qp.Access & NicAccess.RemoteRead) == 0 ? null
-            : CheckKey(request.RKey, qp.Pd, NicAccess.RemoteRead, request.VirtualAddress, length);
-        if (mkey is null || length > MaxMessageBytes)
-        {
-            RequestError(qp, request.Psn, AethSyndrome.NakRemoteAccessError);
-            return;
-        }
+            ulong length = request.DmaLength;
+            NicMkey? mkey = (qp.Access & NicAccess.RemoteRead) == 0 ? null
+                : CheckKey(request.RKey, qp.Pd, NicAccess.RemoteRead, request.VirtualAddress, length);
+            if (mkey is null || length > MaxMessageBytes)
+            {
+                RequestError(qp, request.Psn, AethSyndrome.NakRemoteAccessError);
+                return;
+            }
 
-        var source = new NicSegment(mkey, request.VirtualAddress, length);
-        NicMkeyLookup present = CheckPresent([source], qp.Qpn, raise: true);
-        if (present == NicMkeyLookup.NotPresent)
-        {
-            // No response while the page is faulted in: the requester times out and asks again.
-            return;
-        }
+            var source = new NicSegment(mkey, request.VirtualAddress, length);
+            NicMkeyLookup present = CheckPresent([source], qp.Qpn, raise: true);
+            if (present == NicMkeyLookup.NotPresent)
+            {
+                // No response while the page is faulted in: the requester times out and asks again.
+                return;
+            }
 
-        if (present == NicMkeyLookup.Error)
-        {
-            RequestError(qp, request.Psn, AethSyndrome.NakRemoteAccessError);
-            return;
-        }
+            if (present == NicMkeyLookup.Error)
+            {
+                RequestError(qp, request.Psn, AethSyndrome.NakRemoteAccessError);
+                return;
+            }
 
-        int packets = PacketCount(length, qp.Mtu);
-        if (!replay)
-        {
-            qp.ExpectedPsn = (request.Psn + (uint)packets) & NicQp.PsnMask;
-            qp.Msn++;
-        }
+            int packets = PacketCount(length, qp.Mtu);
+            if (!replay)
+            {
+                qp.ExpectedPsn = (request.Psn + (uint)packets) & NicQp.PsnMask;
+                qp.Msn++;
+            }
 
-        var message = new TxMessage { Qp = qp, Kind = TxKind.ReadResponse, Psn = request.Psn, Packets = packets, Length = length, Mtu = qp.Mtu };
-        TxStatus sent = Emit(message, [source]);
-        if (sent is TxStatus.DmaFault or TxStatus.TranslationFault)
-        {
-            QpFatal(qp);
+            var message = new TxMessage { Qp = qp, Kind = TxKind.ReadResponse, Psn = request.Psn, Packets = packets, Length = length, Mtu = qp.Mtu };
+            TxStatus sent = Emit(message, [source]);
+            if (sent is TxStatus.DmaFault or TxStatus.TranslationFault)
+            {
+                QpFatal(qp);
+            }
         }
     }
 
@@ -319,63 +331,66 @@ public sealed partial class NicDevice
     /// </summary>
     private bool TryTakeRecvWqe(NicQp qp, out bool failed)
     {
-        failed = false;
-        if (!qp.HasRecvWqe)
+        unchecked
         {
-            if (qp.RqConsumer == qp.RqProducer || qp.RqProducer - qp.RqConsumer > qp.RqEntries)
+            failed = false;
+            if (!qp.HasRecvWqe)
             {
-                return false;
-            }
-
-            Span<byte> wqe = stackalloc byte[RecvWqeBytes];
-            DmaAddress slot = Slot(qp.RqRing.Value, qp.RqConsumer, qp.RqEntries, RecvWqeBytes);
-            if (!Dma.Read(slot, wqe).IsSuccess)
-            {
-                failed = true;
-                QpFatal(qp);
-                return false;
-            }
-
-            qp.RecvWrId = BinaryPrimitives.ReadUInt64LittleEndian(wqe);
-            int count = BinaryPrimitives.ReadUInt16LittleEndian(wqe[8..]);
-            qp.HasRecvWqe = true;
-            qp.RecvSegmentCount = 0;
-            if (count > MaxRecvSges)
-            {
-                return RecvWqeError(qp, NicWcStatus.LocalQpOperationError, AethSyndrome.NakRemoteOperationalError, out failed);
-            }
-
-            for (int i = 0; i < count; i++)
-            {
-                ReadOnlySpan<byte> sge = wqe.Slice(16 + (16 * i), 16);
-                ulong va = BinaryPrimitives.ReadUInt64LittleEndian(sge);
-                uint length = BinaryPrimitives.ReadUInt32LittleEndian(sge[8..]);
-                NicMkey? mkey = CheckKey(BinaryPrimitives.ReadUInt32LittleEndian(sge[12..]), qp.Pd, NicAccess.LocalWrite, va, length);
-                if (mkey is null)
+                if (qp.RqConsumer == qp.RqProducer || qp.RqProducer - qp.RqConsumer > qp.RqEntries)
                 {
-                    return RecvWqeError(qp, NicWcStatus.LocalProtectionError, AethSyndrome.NakRemoteOperationalError, out failed);
+                    return false;
                 }
 
-                qp.RecvSegments[i] = new NicSegment(mkey, va, length);
+                Span<byte> wqe = stackalloc byte[RecvWqeBytes];
+                DmaAddress slot = Slot(qp.RqRing.Value, qp.RqConsumer, qp.RqEntries, RecvWqeBytes);
+                if (!Dma.Read(slot, wqe).IsSuccess)
+                {
+                    failed = true;
+                    QpFatal(qp);
+                    return false;
+                }
+
+                qp.RecvWrId = BinaryPrimitives.ReadUInt64LittleEndian(wqe);
+                int count = BinaryPrimitives.ReadUInt16LittleEndian(wqe[8..]);
+                qp.HasRecvWqe = true;
+                qp.RecvSegmentCount = 0;
+                if (count > MaxRecvSges)
+                {
+                    return RecvWqeError(qp, NicWcStatus.LocalQpOperationError, AethSyndrome.NakRemoteOperationalError, out failed);
+                }
+
+                for (int i = 0; i < count; i++)
+                {
+                    ReadOnlySpan<byte> sge = wqe.Slice(16 + (16 * i), 16);
+                    ulong va = BinaryPrimitives.ReadUInt64LittleEndian(sge);
+                    uint length = BinaryPrimitives.ReadUInt32LittleEndian(sge[8..]);
+                    NicMkey? mkey = CheckKey(BinaryPrimitives.ReadUInt32LittleEndian(sge[12..]), qp.Pd, NicAccess.LocalWrite, va, length);
+                    if (mkey is null)
+                    {
+                        return RecvWqeError(qp, NicWcStatus.LocalProtectionError, AethSyndrome.NakRemoteOperationalError, out failed);
+                    }
+
+                    qp.RecvSegments[i] = new NicSegment(mkey, va, length);
+                }
+
+                qp.RecvSegmentCount = count;
             }
 
-            qp.RecvSegmentCount = count;
-        }
+            NicMkeyLookup present = CheckPresent(qp.RecvSegments.AsSpan(0, qp.RecvSegmentCount), qp.Qpn, raise: true);
+            if (present == NicMkeyLookup.Error)
+            {
+                return RecvWqeError(qp, NicWcStatus.LocalProtectionError, AethSyndrome.NakRemoteOperationalError, out failed);
+            }
 
-        NicMkeyLookup present = CheckPresent(qp.RecvSegments.AsSpan(0, qp.RecvSegmentCount), qp.Qpn, raise: true);
-        if (present == NicMkeyLookup.Error)
-        {
-            return RecvWqeError(qp, NicWcStatus.LocalProtectionError, AethSyndrome.NakRemoteOperationalError, out failed);
-        }
+            if (present == NicMkeyLookup.NotPresent)
+            {
+                failed = true;
+                SendRnrNak(qp, qp.ExpectedPsn);
+                return false;
+            }
 
-        if (present == NicMkeyLookup.NotPresent)
-        {
-            failed = true;
-            SendRnrNak(qp, qp.ExpectedPsn);
-            return false;
+            return true;
         }
-
-        return true;
     }
 
     private bool RecvWqeError(NicQp qp, NicWcStatus status, byte syndrome, out bool failed)
@@ -389,9 +404,12 @@ public sealed partial class NicDevice
     /// <summary>Completes the receive WQE in use (with <paramref name="status"/>) and consumes it.</summary>
     private void CompleteRecv(NicQp qp, NicWcOpcode opcode, NicWcStatus status, uint immediate, bool withImmediate)
     {
-        uint byteLength = status == NicWcStatus.Success ? (uint)qp.RespondOffset : 0;
-        PostCqe(qp.RecvCq, qp.RecvWrId, byteLength, immediate, qp.Qpn, status, opcode, withImmediate, qp.DestinationQp);
-        qp.HasRecvWqe = false;
-        qp.RqConsumer++;
+        unchecked
+        {
+            uint byteLength = status == NicWcStatus.Success ? (uint)qp.RespondOffset : 0;
+            PostCqe(qp.RecvCq, qp.RecvWrId, byteLength, immediate, qp.Qpn, status, opcode, withImmediate, qp.DestinationQp);
+            qp.HasRecvWqe = false;
+            qp.RqConsumer++;
+        }
     }
 }

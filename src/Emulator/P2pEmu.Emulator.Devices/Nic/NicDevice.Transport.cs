@@ -125,5 +125,5 @@ public sealed partial class NicDevice : IRoceEndpoint
     }
 
     /// <summary>PSN order within the 24-bit window: whether <paramref name="a"/> comes before <paramref name="b"/>.</summary>
-    private static bool PsnBefore(uint a, uint b) => ((b - a) & NicQp.PsnMask) is > 0 and < 0x80_0000;
+    private static bool PsnBefore(uint a, uint b) => (unchecked(b - a) & NicQp.PsnMask) is > 0 and < 0x80_0000;
 }

@@ -14,14 +14,16 @@ namespace P2pEmu.Emulator.Topology;
 /// </remarks>
 public static class BuiltInTopologies
 {
-    /// <summary>examples/default.jsonc: The DESIGN.md example: an Intel host bridge, a root port with ACS RR|CR, a switch with an NVMe drive and a NIC, and a multi-function RCiEP with VFs.</summary>
+    /// <summary>examples/default.jsonc: The DESIGN.md example grown for RDMA: an Intel host bridge, a root port with ACS RR|CR, a switch with an NVMe drive, a NIC and an accelerator, a second NIC cabled to the first under another root port, and a multi-function RCiEP with VFs.</summary>
     private const string DefaultJson = """
         // The example topology of DESIGN.md ("Topology file"): the built-in default (BuiltInTopologies.Default).
         //
         // One Intel host bridge with the IOMMU translating. Root port rp1 redirects peer requests and
         // completions upstream (ACS RR and CR); below it a switch holds an NVMe drive with a 64 MiB Controller
-        // Memory Buffer and a NIC with 32 MiB of device memory, on two downstream ports. rciep0 is a
-        // root-complex integrated endpoint with a second function and two SR-IOV VFs.
+        // Memory Buffer, a NIC with 32 MiB of device memory and an accelerator with 64 MiB of device memory, on
+        // three downstream ports. The NIC is cabled ("link") to a second NIC under root port rp2, so RDMA runs
+        // between them over an emulated RoCEv2 link. rciep0 is a root-complex integrated endpoint with a second
+        // function and two SR-IOV VFs.
         {
           "platform": {
             "cpu": { "vendor": "intel", "family": 6 },   // AMD family >= 0x17 allows host-bridge P2P (Linux rule)
@@ -44,9 +46,13 @@ public static class BuiltInTopologies
                           "children": [ { "name": "nvme0", "kind": "nvme", "cmb": { "size": "64MiB" },
                                           "namespaces": [ { "size": "1GiB" } ] } ] },
                         { "name": "sw0.dp1",
-                          "children": [ { "name": "nic0", "kind": "nic", "memory": "32MiB" } ] }
+                          "children": [ { "name": "nic0", "kind": "nic", "memory": "32MiB", "link": "nic1" } ] },
+                        { "name": "sw0.dp2",
+                          "children": [ { "name": "accel0", "kind": "accel", "memory": "64MiB" } ] }
                       ] }
                   ] },
+                { "name": "rp2", "kind": "root-port", "slot": "02.0",
+                  "children": [ { "name": "nic1", "kind": "nic", "memory": "32MiB" } ] },
                 { "name": "rciep0", "kind": "endpoint", "slot": "04.0",
                   "bars": [ { "index": 0, "size": "16MiB", "prefetchable": true } ],
                   "functions": [ { "name": "rciep0.f1", "kind": "endpoint", "slot": "04.1" } ],

@@ -9,8 +9,12 @@ public sealed record TransferReport(string Topology, int BytesPerTransfer, long 
     /// <summary>The storage scenario's O_DIRECT transfers through the NVMe driver (empty without disks).</summary>
     public IReadOnlyList<StorageCheck> Storage { get; init; } = [];
 
+    /// <summary>The RDMA scenario's operations over every NIC link (see <see cref="RdmaScenario"/>).</summary>
+    public IReadOnlyList<RdmaCheck> Rdma { get; init; } = [];
+
     /// <summary>Every byte checked is right, and every storage call failed exactly where the kernel rules say it must.</summary>
-    public bool IntegrityOk => Transfers.All(t => t.IntegrityOk) && Storage.All(s => s.IntegrityOk && s.Expected);
+    public bool IntegrityOk => Transfers.All(t => t.IntegrityOk) && Storage.All(s => s.IntegrityOk && s.Expected)
+        && Rdma.All(r => r.IntegrityOk && r.Expected);
 
     public int Delivered => Transfers.Count(t => t.Status == "Delivered");
 }

@@ -43,6 +43,15 @@ public static class TransferReportText
             }
         }
 
+        if (report.Rdma.Count > 0)
+        {
+            text.AppendLine("rdma scenario: RoCEv2 between cabled NICs through the RDMA driver, landings checked with XxHash3");
+            foreach (RdmaCheck r in report.Rdma)
+            {
+                text.AppendLine(RdmaScenario.Format(r));
+            }
+        }
+
         text.Append(CultureInfo.InvariantCulture, $"integrity {(report.IntegrityOk ? "ok" : "FAILED")}");
         text.AppendLine();
         return text.ToString();

@@ -3,10 +3,10 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 
-namespace P2pEmu.Emulator.Tests.Net;
+namespace P2pEmu.Testing;
 
 /// <summary>Finds and runs the real <c>tshark</c> (Wireshark) on a capture file.</summary>
-internal static class TsharkTool
+public static class TsharkTool
 {
     /// <summary>
     /// Payload dissectors Wireshark tries on every InfiniBand payload; one of them would claim our test payloads

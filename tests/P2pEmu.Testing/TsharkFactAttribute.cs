@@ -1,7 +1,7 @@
 using System;
 using Xunit;
 
-namespace P2pEmu.Emulator.Tests.Net;
+namespace P2pEmu.Testing;
 
 /// <summary>
 /// A fact that runs the real <c>tshark</c>. It is skipped where tshark is not installed, except in CI
