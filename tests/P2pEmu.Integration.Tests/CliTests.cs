@@ -15,8 +15,12 @@ public sealed class CliTests
         Assert.Equal(Commands.ExitOk, exit);
         Assert.Equal(string.Empty, error);
         Assert.Contains("transfer scenario on default", output, System.StringComparison.Ordinal);
-        Assert.Matches(@"nvme0 +-> nic0 BAR2 +BUS_ADDR +0x8004000000 +SwitchPeer \(PeerWindow at sw0.dp0\) +65536 B  ok", output);
+        // sw0's prefetchable window: nvme0's 64 MiB CMB, accel0's 64 MiB memory, then nic0's 32 MiB.
+        Assert.Matches(@"nvme0 +-> nic0 BAR2 +BUS_ADDR +0x8008000000 +SwitchPeer \(PeerWindow at sw0.dp0\) +65536 B  ok", output);
         Assert.Matches(@"nvme0 +-> host RAM +NONE +0xffff0000 +HostMemory", output);
+        Assert.Matches(@"nic0 -> nic1 +RDMA WRITE +host RAM .* Success +1048576 B  ok", output);
+        Assert.Matches(@"nic0 -> nic1 +RDMA WRITE +accel0 memory \(vfio dma-buf\) +ThruHostBridge +Success +1048576 B  ok", output);
+        Assert.Matches(@"nic0 -> nic1 +RDMA WRITE after revoke +accel0 memory \(vfio dma-buf\) +ThruHostBridge +RemAccessErr +0 B  ok", output);
         Assert.Contains("integrity ok", output, System.StringComparison.Ordinal);
         Assert.Equal(CliRunner.Run("run", "default").Output, output);
     }

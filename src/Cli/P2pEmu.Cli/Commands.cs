@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Text.Json;
-using P2pEmu.Emulator.Devices.Net;
 using P2pEmu.Emulator.Topology;
 using P2pEmu.Emulator.Topology.Dot;
 using P2pEmu.Emulator.Topology.Lspci;
@@ -127,8 +126,7 @@ public static class Commands
         using (Machine.Machine machine = Machine.Machine.Load(topology))
         {
             report = report with { Storage = StorageScenario.Run(machine) };
-            using PcapWriter? capture = pcap is null ? null : PcapWriter.Create(pcap);
-            report = report with { Rdma = RdmaScenario.Run(machine, capture) };
+            report = report with { Rdma = RdmaScenario.Run(machine, pcap) };
         }
 
         output.Write(json ? JsonSerializer.Serialize(report, s_json) + Environment.NewLine : TransferReportText.Render(report));

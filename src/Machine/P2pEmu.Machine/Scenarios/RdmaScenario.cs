@@ -35,8 +35,18 @@ public static class RdmaScenario
 
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>Runs the scenario on every link of <paramref name="machine"/>, capturing each link to <paramref name="capture"/> if given.</summary>
-    public static IReadOnlyList<RdmaCheck> Run(Machine machine, PcapWriter? capture = null, int bytesPerTransfer = DefaultBytesPerTransfer, int seed = 4)
+    /// <summary>
+    /// Runs the scenario on every link of <paramref name="machine"/>; with <paramref name="pcapPath"/>, every frame on
+    /// the links goes to that capture file (classic pcap, Ethernet), which tshark reads as RoCEv2.
+    /// </summary>
+    public static IReadOnlyList<RdmaCheck> Run(Machine machine, string? pcapPath = null, int bytesPerTransfer = DefaultBytesPerTransfer, int seed = 4)
+    {
+        using PcapWriter? capture = pcapPath is null ? null : PcapWriter.Create(pcapPath);
+        return Run(machine, capture, bytesPerTransfer, seed);
+    }
+
+    /// <summary>Runs the scenario, capturing each link to <paramref name="capture"/> if given.</summary>
+    public static IReadOnlyList<RdmaCheck> Run(Machine machine, PcapWriter? capture, int bytesPerTransfer = DefaultBytesPerTransfer, int seed = 4)
     {
         ArgumentNullException.ThrowIfNull(machine);
         ArgumentOutOfRangeException.ThrowIfLessThan(bytesPerTransfer, 4096);

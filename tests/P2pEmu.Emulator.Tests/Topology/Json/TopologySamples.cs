@@ -118,4 +118,40 @@ internal static class TopologySamples
             new PlatformDescription(CpuVendor.Intel, 6, KernelProfile.Linux619, PlatformDescription.DefaultRamBytes),
             [new HostBridgeDescription("hb0", 0, 0, IommuMode.Translate, true, devices, Hb)]);
     }
+
+    /// <summary>
+    /// The records of the built-in default: the DESIGN.md example with the RDMA devices added — nic0 cabled to nic1
+    /// under a new root port rp2 (slot 02.0), and accel0 on a third switch port.
+    /// </summary>
+    public static TopologyDescription DefaultRecords()
+    {
+        const string Hb = "$.hostBridges[0]";
+        const string Sw = Hb + ".devices[1].children[0]";
+        TopologyDescription design = DesignExampleRecords();
+        HostBridgeDescription hb = design.HostBridges[0];
+        DeviceDescription rp1 = hb.Devices[1];
+        DeviceDescription sw = rp1.Children[0];
+        DeviceDescription nic0 = sw.Ports[1].Children[0] with { Link = "nic1" };
+        var accel = new DeviceDescription("accel0", DeviceKind.Accelerator, Sw + ".ports[2].children[0]") { MemoryBytes = 64 * MiB };
+        sw = sw with
+        {
+            Ports =
+            [
+                sw.Ports[0],
+                sw.Ports[1] with { Children = [nic0] },
+                new PortDescription("sw0.dp2", null, [accel], Sw + ".ports[2]"),
+            ],
+        };
+        var rp2 = new DeviceDescription("rp2", DeviceKind.RootPort, Hb + ".devices[2]")
+        {
+            Slot = new PciSlot(2, 0),
+            Children = [new DeviceDescription("nic1", DeviceKind.Nic, Hb + ".devices[2].children[0]") { MemoryBytes = 32 * MiB }],
+        };
+        DeviceDescription rciep = hb.Devices[2] with
+        {
+            JsonPath = Hb + ".devices[3]",
+            Functions = [hb.Devices[2].Functions[0] with { JsonPath = Hb + ".devices[3].functions[0]" }],
+        };
+        return design with { HostBridges = [hb with { Devices = [hb.Devices[0], rp1 with { Children = [sw] }, rp2, rciep] }] };
+    }
 }
