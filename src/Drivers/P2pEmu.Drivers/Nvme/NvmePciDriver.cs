@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
-using System.Threading;
 using P2pEmu.Dma.Mapping;
+using P2pEmu.Drivers.Pci;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Pci;
 
@@ -19,10 +19,7 @@ public sealed class NvmePciDriver
     public const uint ClassStorageExpress = 0x01_08_02;
 
     private readonly DmaApi _dma;
-    private readonly List<NvmeDev> _devices = new();
-    private readonly List<string> _log = new();
-    private readonly Lock _lock = new();
-    private int _nextInstance;
+    private readonly PciDriverCore<NvmeDev> _core = new("nvme", Matches, d => d.Pdev);
 
     /// <summary>The driver over a machine's DMA API (which carries the fabric, the P2PDMA core and the page allocator).</summary>
     /// <exception cref="ArgumentException">The DMA API has no page allocator (<see cref="DmaApi.Pages"/>) for queue memory.</exception>
@@ -41,28 +38,10 @@ public sealed class NvmePciDriver
     public NvmeDriverOptions Options { get; }
 
     /// <summary>The bound controllers, in probe order.</summary>
-    public IReadOnlyList<NvmeDev> Devices
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _devices.ToArray();
-            }
-        }
-    }
+    public IReadOnlyList<NvmeDev> Devices => _core.Devices;
 
     /// <summary>Probe failures (<c>nvme 0000:01:00.0: probe failed …</c>); each controller keeps its own log too.</summary>
-    public IReadOnlyList<string> KernelLog
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _log.ToArray();
-            }
-        }
-    }
+    public IReadOnlyList<string> KernelLog => _core.KernelLog;
 
     /// <summary>The driver's <c>id_table</c>: an endpoint whose class code reads 01 08 02.</summary>
     public static bool Matches(PciFunction function)
@@ -74,59 +53,18 @@ public sealed class NvmePciDriver
 
     /// <summary>Probes every matching function of the fabric not yet bound, in kernel list order.</summary>
     /// <returns>How many probes succeeded.</returns>
-    public int ProbeAll()
-    {
-        int bound = 0;
-        foreach (PciFunction function in _dma.Fabric.Functions)
-        {
-            if (Matches(function) && Find(function) is null && Probe(function).IsSuccess)
-            {
-                bound++;
-            }
-        }
-
-        return bound;
-    }
+    public int ProbeAll() => _core.ProbeAll(_dma.Fabric, (pdev, instance) => NvmeDev.Probe(pdev, instance, _dma, Options));
 
     /// <summary><c>nvme_probe</c> on one function with this driver's options (or <paramref name="options"/>).</summary>
     /// <returns>The bound controller, or the probe's error (ENODEV for a function that does not match or is already bound).</returns>
-    public Result<NvmeDev> Probe(PciFunction function, NvmeDriverOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(function);
-        lock (_lock)
-        {
-            if (!Matches(function) || FindLocked(function) is not null)
-            {
-                return Errno.ENODEV;
-            }
-
-            Result<NvmeDev> result = NvmeDev.Probe((PciEndpoint)function, _nextInstance, _dma, options ?? Options);
-            if (result.IsSuccess)
-            {
-                _nextInstance++;
-                _devices.Add(result.Value);
-            }
-            else
-            {
-                _log.Add($"nvme {function.Address}: probe with driver nvme failed with error -{(int)result.Error}");
-            }
-
-            return result;
-        }
-    }
+    public Result<NvmeDev> Probe(PciFunction function, NvmeDriverOptions? options = null) =>
+        _core.Probe(function, (pdev, instance) => NvmeDev.Probe(pdev, instance, _dma, options ?? Options));
 
     /// <summary><c>nvme_remove</c>: unbinds <paramref name="dev"/> (see <see cref="NvmeDev"/> for what is torn down).</summary>
     /// <exception cref="ArgumentException"><paramref name="dev"/> is not bound to this driver.</exception>
     public void Remove(NvmeDev dev)
     {
-        ArgumentNullException.ThrowIfNull(dev);
-        lock (_lock)
-        {
-            if (!_devices.Remove(dev))
-            {
-                throw new ArgumentException($"{dev} is not bound to this driver.", nameof(dev));
-            }
-        }
+        _core.Unbind(dev);
 
         // Outside the driver's lock: removal waits for every pin of the CMB, and the threads holding them may look
         // up devices meanwhile.
@@ -134,13 +72,5 @@ public sealed class NvmePciDriver
     }
 
     /// <summary>The controller bound to <paramref name="function"/>, or null.</summary>
-    public NvmeDev? Find(PciFunction function)
-    {
-        lock (_lock)
-        {
-            return FindLocked(function);
-        }
-    }
-
-    private NvmeDev? FindLocked(PciFunction function) => _devices.Find(d => ReferenceEquals(d.Pdev, function));
+    public NvmeDev? Find(PciFunction function) => _core.Find(function);
 }

@@ -90,7 +90,18 @@ public sealed partial class RdmaDev
     /// IOVA whose page offset differs from <paramref name="offset"/>'s, EOPNOTSUPP without a dma-buf framework, and the
     /// first fault's <c>map_pages</c> error.
     /// </summary>
-    public Result<IbMr> RegUserMrDmabuf(IbPd pd, ulong offset, ulong length, ulong iova, Process process, int fd, IbAccessFlags access)
+    public Result<IbMr> RegUserMrDmabuf(IbPd pd, ulong offset, ulong length, ulong iova, Process process, int fd, IbAccessFlags access) =>
+        RegDmabufMr(pd, offset, length, iova, process, fd, access, pinned: false);
+
+    /// <summary>
+    /// <c>ib_reg_user_mr_dmabuf</c> with a pinned import (<c>ib_umem_dmabuf_get_pinned</c>): the translation is fixed for
+    /// the region's life and move_notify is never expected. A VFIO exporter refuses it (EOPNOTSUPP, see
+    /// <see cref="IbUmemDmabuf"/>).
+    /// </summary>
+    public Result<IbMr> RegUserMrDmabufPinned(IbPd pd, ulong offset, ulong length, ulong iova, Process process, int fd, IbAccessFlags access) =>
+        RegDmabufMr(pd, offset, length, iova, process, fd, access, pinned: true);
+
+    private Result<IbMr> RegDmabufMr(IbPd pd, ulong offset, ulong length, ulong iova, Process process, int fd, IbAccessFlags access, bool pinned)
     {
         ArgumentNullException.ThrowIfNull(pd);
         ArgumentNullException.ThrowIfNull(process);
@@ -104,16 +115,18 @@ public sealed partial class RdmaDev
             return Errno.EINVAL;
         }
 
-        var ops = new DmaBufAttachOps { AllowPeer2Peer = true, InvalidateMappings = DmabufInvalidate };
-        Result<IbUmemDmabuf> got = IbUmemDmabuf.Get(host, DmaDev, offset, length, process, fd, ops);
+        Result<IbUmemDmabuf> got = pinned
+            ? IbUmemDmabuf.GetPinned(host, DmaDev, offset, length, process, fd)
+            : IbUmemDmabuf.Get(host, DmaDev, offset, length, process, fd, new DmaBufAttachOps { AllowPeer2Peer = true, InvalidateMappings = DmabufInvalidate });
         if (!got.IsSuccess)
         {
             return got.Error;
         }
 
+        // A dynamic region starts with every entry not present and is faulted in once; a pinned one is fixed now.
         IbUmemDmabuf umem = got.Value;
-        ulong pages = PagesCovering(iova, length, PageShift);
-        Result<IbMr> created = CreateMkey(pd, iova, length, access, IbMrKind.DmabufDynamic, iova & ~(PageSize - 1), [new SgEntry(default, pages * PageSize)], zapped: true);
+        SgEntry[] runs = pinned ? [.. umem.DmaSegments] : [new SgEntry(default, PagesCovering(iova, length, PageShift) * PageSize)];
+        Result<IbMr> created = CreateMkey(pd, iova, length, access, pinned ? IbMrKind.DmabufPinned : IbMrKind.DmabufDynamic, iova & ~(PageSize - 1), runs, zapped: !pinned);
         if (!created.IsSuccess)
         {
             umem.Release();
@@ -122,7 +135,7 @@ public sealed partial class RdmaDev
 
         IbMr mr = created.Value;
         mr.UmemDmabuf = umem;
-        Errno populated = PagefaultDmabufMr(mr);
+        Errno populated = pinned ? Errno.None : PagefaultDmabufMr(mr);
         if (populated != Errno.None)
         {
             DeregMr(mr);
@@ -130,43 +143,6 @@ public sealed partial class RdmaDev
         }
 
         return Result.Ok(mr);
-    }
-
-    /// <summary>
-    /// <c>ib_reg_user_mr_dmabuf</c> with a pinned import (<c>ib_umem_dmabuf_get_pinned</c>): the translation is fixed for
-    /// the region's life and move_notify is never expected. A VFIO exporter refuses it (EOPNOTSUPP, see
-    /// <see cref="IbUmemDmabuf"/>).
-    /// </summary>
-    public Result<IbMr> RegUserMrDmabufPinned(IbPd pd, ulong offset, ulong length, ulong iova, Process process, int fd, IbAccessFlags access)
-    {
-        ArgumentNullException.ThrowIfNull(pd);
-        ArgumentNullException.ThrowIfNull(process);
-        if (DmaBufs is not DmaBufHost host)
-        {
-            return Errno.EOPNOTSUPP;
-        }
-
-        if (!AccessOk(access) || ((offset ^ iova) & (PageSize - 1)) != 0 || length > ulong.MaxValue - iova)
-        {
-            return Errno.EINVAL;
-        }
-
-        Result<IbUmemDmabuf> got = IbUmemDmabuf.GetPinned(host, DmaDev, offset, length, process, fd);
-        if (!got.IsSuccess)
-        {
-            return got.Error;
-        }
-
-        IbUmemDmabuf umem = got.Value;
-        Result<IbMr> created = CreateMkey(pd, iova, length, access, IbMrKind.DmabufPinned, iova & ~(PageSize - 1), [.. umem.DmaSegments], zapped: false);
-        if (!created.IsSuccess)
-        {
-            umem.Release();
-            return created.Error;
-        }
-
-        created.Value.UmemDmabuf = umem;
-        return created;
     }
 
     /// <summary><c>ib_dereg_mr</c>: the key is destroyed first, so the device stops using the pages, then the backing is released.</summary>

@@ -1,8 +1,8 @@
 using System;
 using System.Collections.Generic;
-using System.Threading;
 using P2pEmu.Dma.DmaBuf;
 using P2pEmu.Dma.Mapping;
+using P2pEmu.Drivers.Pci;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Pci;
 
@@ -23,9 +23,7 @@ public sealed class RdmaPciDriver
 
     private readonly DmaApi _dma;
     private readonly DmaBufHost? _dmaBufs;
-    private readonly List<RdmaDev> _devices = new();
-    private readonly Lock _lock = new();
-    private int _nextInstance;
+    private readonly PciDriverCore<RdmaDev> _core = new("rdma", Matches, d => d.Pdev);
 
     /// <summary>The driver over a machine's DMA API and, for dma-buf regions, its dma-buf framework.</summary>
     /// <exception cref="ArgumentException">The DMA API has no page allocator for queue memory.</exception>
@@ -42,16 +40,10 @@ public sealed class RdmaPciDriver
     }
 
     /// <summary>The bound devices, in probe order.</summary>
-    public IReadOnlyList<RdmaDev> Devices
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _devices.ToArray();
-            }
-        }
-    }
+    public IReadOnlyList<RdmaDev> Devices => _core.Devices;
+
+    /// <summary>Probe failures.</summary>
+    public IReadOnlyList<string> KernelLog => _core.KernelLog;
 
     /// <summary>The driver's <c>id_table</c>: an endpoint of the NIC's vendor whose class code reads 02 00 00.</summary>
     public static bool Matches(PciFunction function)
@@ -63,67 +55,21 @@ public sealed class RdmaPciDriver
     }
 
     /// <summary>Probes every matching function not yet bound, in kernel list order; returns how many probes succeeded.</summary>
-    public int ProbeAll()
-    {
-        int bound = 0;
-        foreach (PciFunction function in _dma.Fabric.Functions)
-        {
-            if (Matches(function) && Find(function) is null && Probe(function).IsSuccess)
-            {
-                bound++;
-            }
-        }
-
-        return bound;
-    }
+    public int ProbeAll() => _core.ProbeAll(_dma.Fabric, (pdev, instance) => RdmaDev.Probe(pdev, instance, _dma, _dmaBufs));
 
     /// <summary>Probes one function.</summary>
     /// <returns>The device, or the probe's error (ENODEV for a function that does not match or is already bound).</returns>
-    public Result<RdmaDev> Probe(PciFunction function)
-    {
-        ArgumentNullException.ThrowIfNull(function);
-        lock (_lock)
-        {
-            if (!Matches(function) || FindLocked(function) is not null)
-            {
-                return Errno.ENODEV;
-            }
-
-            Result<RdmaDev> result = RdmaDev.Probe((PciEndpoint)function, _nextInstance, _dma, _dmaBufs);
-            if (result.IsSuccess)
-            {
-                _nextInstance++;
-                _devices.Add(result.Value);
-            }
-
-            return result;
-        }
-    }
+    public Result<RdmaDev> Probe(PciFunction function) =>
+        _core.Probe(function, (pdev, instance) => RdmaDev.Probe(pdev, instance, _dma, _dmaBufs));
 
     /// <summary>Unbinds <paramref name="dev"/>: the device is disabled and every region's pages released.</summary>
     /// <exception cref="ArgumentException"><paramref name="dev"/> is not bound to this driver.</exception>
     public void Remove(RdmaDev dev)
     {
-        ArgumentNullException.ThrowIfNull(dev);
-        lock (_lock)
-        {
-            if (!_devices.Remove(dev))
-            {
-                throw new ArgumentException($"{dev} is not bound to this driver.", nameof(dev));
-            }
-
-            dev.Shutdown();
-        }
+        _core.Unbind(dev);
+        dev.Shutdown();
     }
 
     /// <summary>The device bound to <paramref name="function"/>, if any.</summary>
-    public RdmaDev? Find(PciFunction function)
-    {
-        lock (_lock)
-        {
-            return FindLocked(function);
-        }
-    }
-
-    private RdmaDev? FindLocked(PciFunction function) => _devices.Find(d => ReferenceEquals(d.Pdev, function));
+    public RdmaDev? Find(PciFunction function) => _core.Find(function);
 }

@@ -142,19 +142,11 @@ public sealed partial class NicDevice
                 return;
             }
 
-            qp.RespondOffset += (ulong)payload.Length;
-            qp.ExpectedPsn = (run.LastPsn + 1) & NicQp.PsnMask;
-            if (!run.EndsMessage)
+            if (!Advance(qp, run, payload.Length))
             {
-                if (run.LastAckRequest)
-                {
-                    SendAcknowledge(qp, run.LastPsn, AethSyndrome.AckUnlimitedCredits);
-                }
-
                 return;
             }
 
-            qp.Responding = NicResponderKind.None;
             if (qp.RespondOffset != qp.WriteTarget.Length)
             {
                 RequestError(qp, run.LastPsn, AethSyndrome.NakInvalidRequest);
@@ -216,24 +208,42 @@ public sealed partial class NicDevice
                 return;
             }
 
-            qp.RespondOffset += (ulong)payload.Length;
-            qp.ExpectedPsn = (run.LastPsn + 1) & NicQp.PsnMask;
-            if (!run.EndsMessage)
+            if (!Advance(qp, run, payload.Length))
             {
-                if (run.LastAckRequest)
-                {
-                    SendAcknowledge(qp, run.LastPsn, AethSyndrome.AckUnlimitedCredits);
-                }
-
                 return;
             }
 
-            qp.Responding = NicResponderKind.None;
             bool withImmediate = run.LastOpcode is IbOpcode.RcSendLastWithImmediate or IbOpcode.RcSendOnlyWithImmediate;
             CompleteRecv(qp, NicWcOpcode.Recv, NicWcStatus.Success, withImmediate ? run.LastImmediate : 0, withImmediate);
             qp.Msn++;
             SendAcknowledge(qp, run.LastPsn, AethSyndrome.AckUnlimitedCredits);
         }
+    }
+
+    /// <summary>
+    /// Counts a placed run: the responder's offset and expected PSN move past it. Mid-message, an AckReq is answered
+    /// and false returned; at the message's end the responder is free for the next one and true returned.
+    /// </summary>
+    private bool Advance(NicQp qp, in RoceRun run, int payloadBytes)
+    {
+        unchecked
+        {
+            qp.RespondOffset += (ulong)payloadBytes;
+            qp.ExpectedPsn = (run.LastPsn + 1) & NicQp.PsnMask;
+        }
+
+        if (!run.EndsMessage)
+        {
+            if (run.LastAckRequest)
+            {
+                SendAcknowledge(qp, run.LastPsn, AethSyndrome.AckUnlimitedCredits);
+            }
+
+            return false;
+        }
+
+        qp.Responding = NicResponderKind.None;
+        return true;
     }
 
     /// <summary>What a placement failure does to the responder; true when the data was placed.</summary>
