@@ -18,9 +18,9 @@ public sealed class CliTests
         // sw0's prefetchable window: nvme0's 64 MiB CMB, accel0's 64 MiB memory, then nic0's 32 MiB.
         Assert.Matches(@"nvme0 +-> nic0 BAR2 +BUS_ADDR +0x8008000000 +SwitchPeer \(PeerWindow at sw0.dp0\) +65536 B  ok", output);
         Assert.Matches(@"nvme0 +-> host RAM +NONE +0xffff0000 +HostMemory", output);
-        Assert.Matches(@"nic0 -> nic1 +RDMA WRITE +host RAM .* Success +1048576 B  ok", output);
-        Assert.Matches(@"nic0 -> nic1 +RDMA WRITE +accel0 memory \(vfio dma-buf\) +ThruHostBridge +Success +1048576 B  ok", output);
-        Assert.Matches(@"nic0 -> nic1 +RDMA WRITE after revoke +accel0 memory \(vfio dma-buf\) +ThruHostBridge +RemAccessErr +0 B  ok", output);
+        Assert.Matches(@"nic0 -> nic1 +RDMA WRITE +host RAM .* IB_WC_SUCCESS +1048576 B  ok", output);
+        Assert.Matches(@"nic0 -> nic1 +RDMA WRITE +accel0 memory \(vfio dma-buf\) +THRU_HOST_BRIDGE +IB_WC_SUCCESS +1048576 B  ok", output);
+        Assert.Matches(@"nic0 -> nic1 +RDMA WRITE after revoke +accel0 memory \(vfio dma-buf\) +THRU_HOST_BRIDGE +IB_WC_REM_ACCESS_ERR +0 B  ok", output);
         Assert.Contains("integrity ok", output, System.StringComparison.Ordinal);
         Assert.Equal(CliRunner.Run("run", "default").Output, output);
     }

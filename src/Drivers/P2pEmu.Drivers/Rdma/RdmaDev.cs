@@ -157,8 +157,38 @@ public sealed partial class RdmaDev
         }
 
         SetIpv4(0x0A00_0000 | (uint)(Mac & 0xFF_FFFF));
+        RegisterDeviceMemory();
         return Errno.None;
     }
+
+    /// <summary>
+    /// The on-NIC memory (BAR2), registered and published as p2pmem (<c>pci_p2pdma_add_resource</c>,
+    /// <c>pci_p2pmem_publish</c>), as nvme does with its CMB: other devices DMA into it and it can back memory regions.
+    /// A deliberate addition: mainline RDMA drivers keep their device memory to themselves (mlx5 exposes it only
+    /// through <c>ibv_alloc_dm</c>). A BAR that is not 2 MiB aligned in size and address is left out, as
+    /// <c>memremap_compat_align</c> requires on x86-64.
+    /// </summary>
+    private void RegisterDeviceMemory()
+    {
+        const ulong Align = 2UL << 20;
+        if (Pdev.GetBar(2) is not PciBar bar || bar.Memory is null || (bar.SizeBytes & (Align - 1)) != 0 || (bar.Address & (Align - 1)) != 0)
+        {
+            return;
+        }
+
+        if (_dma.P2p.PciP2pdmaAddResource(Pdev, 2, bar.SizeBytes, 0) != Errno.None)
+        {
+            Warn("failed to register the device memory as p2pmem");
+            return;
+        }
+
+        _dma.P2p.PciP2pmemPublish(Pdev, true);
+        DeviceMemoryBytes = bar.SizeBytes;
+        Info(string.Create(CultureInfo.InvariantCulture, $"device memory: {bar.SizeBytes >> 10} KiB at BAR2 published as p2pmem"));
+    }
+
+    /// <summary>The on-NIC memory published as p2pmem, 0 when none.</summary>
+    public ulong DeviceMemoryBytes { get; private set; }
 
     /// <summary>Sets the port's IPv4 address (as <c>ip addr add</c> would; RoCEv2 uses it as the GID).</summary>
     public void SetIpv4(uint address)
@@ -170,6 +200,12 @@ public sealed partial class RdmaDev
     /// <summary>Remove: disables the device (every QP, CQ and key is gone), frees its vectors and stops bus mastering.</summary>
     internal void Shutdown()
     {
+        if (DeviceMemoryBytes != 0)
+        {
+            _dma.P2p.PciP2pmemPublish(Pdev, false);
+            DeviceMemoryBytes = 0;
+        }
+
         Writel(NicHw.Control, 0);
         _vectors.Free();
         ushort command = Pdev.Config.Read16(PciConfig.Command);

@@ -82,7 +82,9 @@ public sealed partial class NicDevice
                     return TxStatus.TranslationFault;
                 }
 
-                DmaResult read = Dma.ReadInPlace(address, contiguous, _txReader);
+                DmaResult read = TryOwnMemory(address, contiguous, out Span<byte> own)
+                    ? Local(own)
+                    : Dma.ReadInPlace(address, contiguous, _txReader);
                 at += read.BytesTransferred;
                 if (_txStopped)
                 {
@@ -97,6 +99,13 @@ public sealed partial class NicDevice
         }
 
         return TxStatus.Sent;
+    }
+
+    /// <summary>Sends from the device's own memory (see <see cref="TryOwnMemory"/>), as <see cref="DmaPort.ReadInPlace"/> would.</summary>
+    private DmaResult Local(ReadOnlySpan<byte> own)
+    {
+        OnTxPiece(own);
+        return DmaResult.Completed((ulong)own.Length);
     }
 
     private bool StoppedByNak() => _tx.Kind != TxKind.ReadResponse && _tx.Qp.NakSyndrome is not null;

@@ -1,6 +1,7 @@
 using System;
 using P2pEmu.Emulator.Addressing;
-using P2pEmu.Emulator.Fabric;
+using P2pEmu.Emulator.Memory;
+using P2pEmu.Emulator.Pci;
 
 namespace P2pEmu.Emulator.Devices.Nic;
 
@@ -63,6 +64,29 @@ public sealed partial class NicDevice
         return NicMkeyLookup.Ok;
     }
 
+    /// <summary>
+    /// Whether [address, +length) lies in the NIC's own memory BAR (BAR2) while it decodes: the device reaches its own
+    /// memory internally, as hardware does (PCIe does not route a request back into the window of the port it came
+    /// in on). Such bytes do not cross the fabric and are not in its counters.
+    /// </summary>
+    private bool TryOwnMemory(DmaAddress address, ulong length, out Span<byte> bytes)
+    {
+        bytes = default;
+        if (Function?.GetBar(2) is not PciBar bar || bar.Memory is not BarRegion memory || !bar.Contains(address.Value) || length > int.MaxValue)
+        {
+            return false;
+        }
+
+        ulong into = address.Value - bar.Address;
+        if (length > bar.SizeBytes - into)
+        {
+            return false;
+        }
+
+        bytes = memory.GetSpan(into, (int)length);
+        return true;
+    }
+
     /// <summary>Writes <paramref name="data"/> at message offset <paramref name="offset"/> of the segments.</summary>
     private PlaceStatus Place(ReadOnlySpan<NicSegment> segments, ulong offset, ReadOnlySpan<byte> data)
     {
@@ -99,8 +123,11 @@ public sealed partial class NicDevice
                 }
 
                 int piece = (int)Math.Min(contiguous, (ulong)(n - done));
-                DmaResult write = Dma.Write(address, data.Slice(done, piece));
-                if (!write.IsSuccess)
+                if (TryOwnMemory(address, (ulong)piece, out Span<byte> own))
+                {
+                    data.Slice(done, piece).CopyTo(own);
+                }
+                else if (!Dma.Write(address, data.Slice(done, piece)).IsSuccess)
                 {
                     return PlaceStatus.DmaFault;
                 }

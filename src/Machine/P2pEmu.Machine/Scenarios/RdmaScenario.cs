@@ -14,6 +14,7 @@ using P2pEmu.Emulator.Devices.Net;
 using P2pEmu.Emulator.Devices.Nic;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Pci;
+using P2pEmu.Machine.Reports;
 
 namespace P2pEmu.Machine.Scenarios;
 
@@ -158,7 +159,7 @@ public static class RdmaScenario
                 }
 
                 string what = $"p2pmem of {provider.Name}";
-                string mapType = _machine.P2pDma.PciP2pdmaMapTypeOf(memory.Provider, B.Dev.DmaDev.Device).ToString();
+                string mapType = P2pMatrix.MapTypeName(_machine.P2pDma.PciP2pdmaMapTypeOf(memory.Provider, B.Dev.DmaDev.Device));
                 try
                 {
                     byte[] before = CpuRead(memory.BusAddress, (int)_bytes);
@@ -168,7 +169,7 @@ public static class RdmaScenario
                     {
                         byte[] after = CpuRead(memory.BusAddress, (int)_bytes);
                         bool untouched = Hash(before) == Hash(after);
-                        _checks.Add(new RdmaCheck(_link, "map", what, mapType, $"-{mapped}", 0, untouched, mapped == Errno.EREMOTEIO && mapType == "NotSupported", untouched ? null : "a refused mapping changed the memory"));
+                        _checks.Add(new RdmaCheck(_link, "map", what, mapType, $"-{mapped}", 0, untouched, mapped == Errno.EREMOTEIO && mapType == "NOT_SUPPORTED", untouched ? null : "a refused mapping changed the memory"));
                         continue;
                     }
 
@@ -245,7 +246,7 @@ public static class RdmaScenario
         private string MapTypeOf(PciEndpoint exporter)
         {
             P2pProvider? provider = _machine.P2pDma.PcimP2pdmaProvider(exporter, 1);
-            return provider is null ? "-" : _machine.P2pDma.PciP2pdmaMapTypeOf(provider, B.Dev.DmaDev.Device).ToString();
+            return provider is null ? "-" : P2pMatrix.MapTypeName(_machine.P2pDma.PciP2pdmaMapTypeOf(provider, B.Dev.DmaDev.Device));
         }
 
         /// <summary>An error completion left both QPs in Error: bring them back through RESET for the next link user.</summary>
@@ -283,7 +284,25 @@ public static class RdmaScenario
         }
 
         private static string StatusText(IbWc? wc, Errno posted) =>
-            posted != Errno.None ? $"post -{posted}" : wc is IbWc c ? c.Status.ToString() : "no completion";
+            posted != Errno.None ? $"post -{posted}" : wc is IbWc c ? StatusName(c.Status) : "no completion";
+
+        /// <summary>Linux's name of a completion status: <c>IB_WC_REM_ACCESS_ERR</c> for <see cref="IbWcStatus.RemAccessErr"/>.</summary>
+        private static string StatusName(IbWcStatus status)
+        {
+            string name = status.ToString();
+            var text = new System.Text.StringBuilder("IB_WC_", 32);
+            for (int i = 0; i < name.Length; i++)
+            {
+                if (i > 0 && char.IsUpper(name[i]))
+                {
+                    text.Append('_');
+                }
+
+                text.Append(char.ToUpperInvariant(name[i]));
+            }
+
+            return text.ToString();
+        }
 
         private byte[] CpuRead(ulong address, int length)
         {
@@ -322,5 +341,5 @@ public static class RdmaScenario
         !check.IntegrityOk ? "INTEGRITY FAILURE: " + check.Mismatch : check.Expected ? "ok" : "UNEXPECTED: " + (check.Mismatch ?? check.Status);
 
     internal static string Format(RdmaCheck c) => string.Create(CultureInfo.InvariantCulture,
-        $"  {c.Link,-14} {c.Operation,-24} {c.Memory,-32} {c.MapType,-16} {c.Status,-14} {c.Bytes,8} B  {Verdict(c)}");
+        $"  {c.Link,-14} {c.Operation,-24} {c.Memory,-32} {c.MapType,-16} {c.Status,-20} {c.Bytes,8} B  {Verdict(c)}");
 }
