@@ -194,4 +194,24 @@ public sealed class RdmaDmabufTests
         Assert.Null(umem.Sgt);
         Assert.Throws<System.InvalidOperationException>(() => umem.MapPages()); // without the reservation lock: a driver bug
     }
+
+    [Fact]
+    public void MapPages_TrimsTheTableToTheRegionsPages()
+    {
+        using var rig = new RdmaRig("off");
+        var accel = new AccelDmabuf(rig, Offset, Length);
+        const ulong start = 3 * 4096 + 100;
+        const ulong length = 2 * 4096;
+
+        IbMr mr = rig.B.Dev.RegUserMrDmabuf(rig.B.Pd, start, length, 0x6000_0000 + (start & 4095), accel.User, accel.Fd, AllAccess).Value;
+
+        IbUmemDmabuf umem = mr.UmemDmabuf!;
+        P2pEmu.Emulator.Fabric.SgEntry[] table = [.. umem.Sgt!.DmaSegments()];
+        ulong bar = accel.Accel.GetBar(1)!.Address;
+        Assert.Equal(bar + Offset, table[0].Address.Value); // the exporter's table: the whole buffer from its start
+        P2pEmu.Emulator.Fabric.SgEntry trimmed = Assert.Single(umem.DmaSegments);
+        Assert.Equal(bar + Offset + (3 * 4096), trimmed.Address.Value); // from align_down(offset)
+        Assert.Equal(3 * 4096UL, trimmed.Length); // to align_up(offset + length): three pages
+        Assert.Equal(3u, mr.MttEntries);
+    }
 }
