@@ -22,6 +22,15 @@ internal static class NicHw
     public const uint EventQueueBase = 0x0060;
     public const uint EventQueueSize = 0x0068;
     public const uint EventQueueConsumer = 0x006C;
+    public const uint TxBase = 0x0080;
+    public const uint TxSize = 0x0088;
+    public const uint TxTail = 0x008C;
+    public const uint TxHead = 0x0090;
+    public const uint RxBase = 0x00A0;
+    public const uint RxSize = 0x00A8;
+    public const uint RxTail = 0x00AC;
+    public const uint RxHead = 0x00B0;
+    public const uint RxDropped = 0x00B4;
     public const uint QpDoorbells = 0x1000;
     public const uint CqDoorbells = 0x2000;
 
@@ -39,6 +48,10 @@ internal static class NicHw
     public const byte CmdUpdateMtt = 0x08;
 
     public const int CommandBytes = 64;
+    public const int EthernetDescriptorBytes = 16;
+    public const byte DescriptorDone = 1;
+    public const byte DescriptorError = 2;
+    public const int MaxFrameBytes = 9216;
     public const int SendWqeBytes = 64;
     public const int RecvWqeBytes = 64;
     public const int CqeBytes = 32;

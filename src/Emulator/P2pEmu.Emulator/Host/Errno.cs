@@ -30,6 +30,8 @@ public enum Errno
     ENOLCK = 37,
     EOVERFLOW = 75,
     EOPNOTSUPP = 95,
+
+    ENETDOWN = 100,
     ETIMEDOUT = 110,
     EALREADY = 114,
     EREMOTEIO = 121,
