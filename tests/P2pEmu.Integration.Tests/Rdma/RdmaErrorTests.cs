@@ -205,4 +205,31 @@ public sealed class RdmaErrorTests
         Assert.Equal(Errno.EINVAL, rig.A.Dev.PostSend(rig.A.Qp, ok));
         Assert.Equal(Errno.EINVAL, rig.A.Dev.ModifyQp(rig.A.Qp, new IbQpAttr { QpState = IbQpState.Rts })); // RESET -> RTS skips INIT and RTR
     }
+
+    [Fact]
+    public void SendIntoAReceiveWqeNamingAnotherPdsRegion_IsARemoteOperationalError_AndALocalProtectionErrorOnTheResponder()
+    {
+        using var rig = new RdmaRig();
+        RegisteredBuffer local = rig.HostBuffer(rig.A, MiB);
+        ulong phys = rig.Machine.Pages.AllocPages(P2pEmu.Emulator.Host.HostPageAllocator.OrderForBytes(MiB)).Value;
+        var sgt = new SgTable([new Scatterlist(new P2pEmu.Emulator.Addressing.PhysAddress(phys), (uint)MiB)]);
+        Assert.Equal(Errno.None, rig.B.Dev.IbDmaMapSgtable(sgt, DmaDirection.Bidirectional));
+        IbPd otherPd = rig.B.Dev.AllocPd().Value;
+        IbMr foreign = rig.B.Dev.RegMrSg(otherPd, sgt, 0x9000_0000, AllAccess).Value;
+        byte[] before = new byte[256];
+        Assert.True(rig.Machine.Fabric.TryHostRead(phys, before));
+        local.Write(0, Pattern(256, 43));
+        Assert.Equal(Errno.None, rig.B.Dev.PostRecv(rig.B.Qp, new IbRecvWr { WrId = 12, SgList = [new IbSge(foreign.Iova, 256, foreign.Lkey)] }));
+
+        IbWc sent = Run(rig.A, new IbSendWr { Opcode = IbWrOpcode.Send, SgList = [local.Sge(0, 256)] });
+        IbWc received = rig.B.Next();
+
+        byte[] after = new byte[256];
+        Assert.True(rig.Machine.Fabric.TryHostRead(phys, after));
+        Assert.NotEqual(rig.B.Pd.Pdn, otherPd.Pdn);
+        Assert.Equal(IbWcStatus.RemOpErr, sent.Status);
+        Assert.Equal(IbWcStatus.LocProtErr, received.Status);
+        Assert.Equal(12UL, received.WrId);
+        Assert.Equal(before, after);
+    }
 }

@@ -64,16 +64,18 @@ public sealed class IbUmem
         int count = (int)((end - first) >> Page.PageShift);
         var pages = new Page[count];
         FollFlags flags = FollFlags.Longterm | (writable ? FollFlags.Write : FollFlags.None);
-        Result<int> pinned = mm.PinUserPages(first, count, flags, pages);
-        if (!pinned.IsSuccess)
+        // As ib_umem_get's loop: after a short pin, ask again from the page that stopped it, which reports its error.
+        int done = 0;
+        while (done < count)
         {
-            return pinned.Error;
-        }
+            Result<int> pinned = mm.PinUserPages(first + ((ulong)done << Page.PageShift), count - done, flags, pages.AsSpan(done));
+            if (!pinned.IsSuccess)
+            {
+                Gup.UnpinUserPages(pages.AsSpan(0, done));
+                return pinned.Error;
+            }
 
-        if (pinned.Value != count)
-        {
-            Gup.UnpinUserPages(pages.AsSpan(0, pinned.Value));
-            return Errno.EFAULT;
+            done += pinned.Value;
         }
 
         var entries = new List<Scatterlist>();
