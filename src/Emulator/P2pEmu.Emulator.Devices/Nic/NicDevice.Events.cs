@@ -147,8 +147,9 @@ public sealed partial class NicDevice
     /// <summary>Sends the interrupts collected under the lock, unless this thread still holds it (an outer frame sends them).</summary>
     private void RaisePendingInterrupts()
     {
+        // Whoever sets a bit raises it after releasing the lock, so an empty mask read without the lock is safe to skip.
         Lock root = SyncRoot;
-        if (root.IsHeldByCurrentThread)
+        if ((Volatile.Read(ref _pendingVectorsLow) | Volatile.Read(ref _pendingVectorsHigh)) == 0 || root.IsHeldByCurrentThread)
         {
             return;
         }
