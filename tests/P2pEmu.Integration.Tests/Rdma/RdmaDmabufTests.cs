@@ -214,4 +214,58 @@ public sealed class RdmaDmabufTests
         Assert.Equal(3 * 4096UL, trimmed.Length); // to align_up(offset + length): three pages
         Assert.Equal(3u, mr.MttEntries);
     }
+
+    [Fact]
+    public void IbUmemDmabufGet_NeedsImporterOpsWithANotifyCallback_AndReleaseDetaches()
+    {
+        using var rig = new RdmaRig("translate");
+        var accel = new AccelDmabuf(rig, Offset, Length);
+        RdmaDev dev = rig.B.Dev;
+        var noNotify = new P2pEmu.Dma.DmaBuf.DmaBufAttachOps { AllowPeer2Peer = true };
+        var ops = new P2pEmu.Dma.DmaBuf.DmaBufAttachOps { AllowPeer2Peer = true, InvalidateMappings = _ => { } };
+
+        Assert.Equal(Errno.EINVAL, dev.IbUmemDmabufGet(0, MiB, accel.User, accel.Fd, null).Error);
+        Assert.Equal(Errno.EINVAL, dev.IbUmemDmabufGet(0, MiB, accel.User, accel.Fd, noNotify).Error);
+        IbUmemDmabuf umem = dev.IbUmemDmabufGet(0, MiB, accel.User, accel.Fd, ops).Value;
+        Assert.Single(umem.DmaBuf.Attachments);
+        Assert.Null(umem.Sgt); // attached, not mapped until map_pages
+        umem.Release();
+
+        Assert.Empty(umem.DmaBuf.Attachments);
+        Assert.True(umem.IsRevoked);
+    }
+
+    [Fact]
+    public void MapPages_WaitsForTheKernelFences_BeforeTheRegionIsUsedAgain()
+    {
+        using var rig = new RdmaRig("translate");
+        var accel = new AccelDmabuf(rig, Offset, Length);
+        IbMr mr = rig.B.Dev.RegUserMrDmabuf(rig.B.Pd, 0, MiB, 0x5000_0000, accel.User, accel.Fd, AllAccess).Value;
+        IbUmemDmabuf umem = mr.UmemDmabuf!;
+        var move = new P2pEmu.Dma.DmaBuf.DmaFence("move");
+        umem.DmaBuf.Resv.Lock();
+        rig.Machine.DmaBuf.DmaBufMoveNotify(umem.DmaBuf); // unmapped: the next access must map again
+        Assert.Equal(Errno.None, umem.DmaBuf.Resv.AddFence(move, P2pEmu.Dma.DmaBuf.DmaResvUsage.Kernel));
+        umem.DmaBuf.Resv.Unlock();
+        bool signaledWhenMapped = false;
+
+        var mapper = new System.Threading.Thread(() =>
+        {
+            umem.DmaBuf.Resv.Lock();
+            Errno mapped = umem.MapPages();
+            signaledWhenMapped = mapped == Errno.None && move.IsSignaled;
+            umem.DmaBuf.Resv.Unlock();
+        });
+        mapper.Start();
+        while (move.Waiters == 0 && mapper.IsAlive)
+        {
+            System.Threading.Thread.Yield();
+        }
+
+        move.Signal();
+        Assert.True(mapper.Join(System.TimeSpan.FromSeconds(30)));
+
+        Assert.True(signaledWhenMapped);
+        Assert.NotNull(umem.Sgt);
+    }
 }

@@ -104,27 +104,38 @@ public sealed partial class RdmaDev
     private Result<IbMr> RegDmabufMr(IbPd pd, ulong offset, ulong length, ulong iova, Process process, int fd, IbAccessFlags access, bool pinned)
     {
         ArgumentNullException.ThrowIfNull(pd);
-        ArgumentNullException.ThrowIfNull(process);
-        if (DmaBufs is not DmaBufHost host)
-        {
-            return Errno.EOPNOTSUPP;
-        }
-
         if (!AccessOk(access) || ((offset ^ iova) & (PageSize - 1)) != 0 || length > ulong.MaxValue - iova)
         {
             return Errno.EINVAL;
         }
 
         Result<IbUmemDmabuf> got = pinned
-            ? IbUmemDmabuf.GetPinned(host, DmaDev, offset, length, process, fd)
-            : IbUmemDmabuf.Get(host, DmaDev, offset, length, process, fd, new DmaBufAttachOps { AllowPeer2Peer = true, InvalidateMappings = DmabufInvalidate });
-        if (!got.IsSuccess)
-        {
-            return got.Error;
-        }
+            ? IbUmemDmabufGetPinned(offset, length, process, fd)
+            : IbUmemDmabufGet(offset, length, process, fd, new DmaBufAttachOps { AllowPeer2Peer = true, InvalidateMappings = DmabufInvalidate });
+        return got.IsSuccess ? RegisterDmabuf(pd, got.Value, length, iova, access, pinned) : got.Error;
+    }
 
+    /// <summary>
+    /// <c>ib_umem_dmabuf_get(ibdev, offset, size, fd, access, ops)</c> for a driver that handles the umem itself: the
+    /// import with <paramref name="ops"/> as the importer's ops, attached for this NIC (see <see cref="IbUmemDmabuf"/>
+    /// for the errnos; EOPNOTSUPP without a dma-buf framework). Release it with <see cref="IbUmemDmabuf.Release"/>.
+    /// </summary>
+    public Result<IbUmemDmabuf> IbUmemDmabufGet(ulong offset, ulong size, Process process, int fd, DmaBufAttachOps? ops)
+    {
+        ArgumentNullException.ThrowIfNull(process);
+        return DmaBufs is DmaBufHost host ? IbUmemDmabuf.Get(host, DmaDev, offset, size, process, fd, ops) : Errno.EOPNOTSUPP;
+    }
+
+    /// <summary><c>ib_umem_dmabuf_get_pinned</c> for this NIC (see <see cref="IbUmemDmabuf"/>).</summary>
+    public Result<IbUmemDmabuf> IbUmemDmabufGetPinned(ulong offset, ulong size, Process process, int fd)
+    {
+        ArgumentNullException.ThrowIfNull(process);
+        return DmaBufs is DmaBufHost host ? IbUmemDmabuf.GetPinned(host, DmaDev, offset, size, process, fd) : Errno.EOPNOTSUPP;
+    }
+
+    private Result<IbMr> RegisterDmabuf(IbPd pd, IbUmemDmabuf umem, ulong length, ulong iova, IbAccessFlags access, bool pinned)
+    {
         // A dynamic region starts with every entry not present and is faulted in once; a pinned one is fixed now.
-        IbUmemDmabuf umem = got.Value;
         SgEntry[] runs = pinned ? [.. umem.DmaSegments] : [new SgEntry(default, PagesCovering(iova, length, PageShift) * PageSize)];
         Result<IbMr> created = CreateMkey(pd, iova, length, access, pinned ? IbMrKind.DmabufPinned : IbMrKind.DmabufDynamic, iova & ~(PageSize - 1), runs, zapped: !pinned);
         if (!created.IsSuccess)
