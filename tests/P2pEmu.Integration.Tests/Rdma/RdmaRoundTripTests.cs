@@ -151,4 +151,26 @@ public sealed class RdmaRoundTripTests
         Assert.Equal(IbWcStatus.Success, wc.Status);
         Assert.Equal(Hash(data), Hash(local.Read(0, data.Length)));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RunsAndSegmentedFrames_DeliverTheSameBytes_AndCountTheSameFrames(bool segment)
+    {
+        using var rig = new RdmaRig("translate", mtu: 1024);
+        var link = rig.Machine.NicLinks[0].Link;
+        link.SegmentRuns = segment;
+        RegisteredBuffer source = rig.HostBuffer(rig.A, MiB);
+        RegisteredBuffer target = rig.HostBuffer(rig.B, MiB);
+        byte[] data = Pattern(50_000, 11);
+        source.Write(3, data);
+
+        Assert.Equal(IbWcStatus.Success, Run(rig.A, new IbSendWr { Opcode = IbWrOpcode.RdmaWrite, SgList = [source.Sge(3, 50_000)], RemoteAddr = target.Mr.Iova + 7, Rkey = target.Mr.Rkey }).Status);
+        Assert.Equal(IbWcStatus.Success, Run(rig.A, new IbSendWr { Opcode = IbWrOpcode.RdmaRead, SgList = [source.Sge(100_000, 50_000)], RemoteAddr = target.Mr.Iova + 7, Rkey = target.Mr.Rkey }).Status);
+
+        Assert.Equal(Hash(data), Hash(target.Read(7, data.Length)));
+        Assert.Equal(Hash(data), Hash(source.Read(100_000, data.Length)));
+        // 49 WRITE packets (48 x 1024 + 848) and an ACK; a READ request and 49 response packets.
+        Assert.Equal(49 + 1 + 1 + 49, link.FramesDelivered);
+    }
 }
