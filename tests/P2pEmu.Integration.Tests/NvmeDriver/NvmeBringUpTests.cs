@@ -37,8 +37,8 @@ public sealed class NvmeBringUpTests
         Assert.All(dev.IoQueues, q => Assert.True(q.IsEnabled));
         Assert.Equal(4, dev.TagSet!.NrHwQueues);
         Assert.Equal(DeviceModel.MaxQueueEntriesZeroBased + 1, dev.QueueDepth);
-        BlockDevice disk = Assert.Single(machine.BlockDevices.Values);
-        Assert.Equal("nvme0n1", disk.Name);
+        BlockDevice disk = machine.BlockDevices["nvme0n1"]; // nvme1n1 is the default's second drive
+        Assert.Equal(2, machine.BlockDevices.Count);
         Assert.Equal(1UL << 30, disk.SizeBytes);
         Assert.Equal(512u, disk.LogicalBlockSize);
         Assert.True(disk.DirectIoAllowsP2pdma);
@@ -84,7 +84,7 @@ public sealed class NvmeBringUpTests
     {
         using Machine.Machine machine = Machine.Machine.Load("default", bindDrivers: false);
 
-        Assert.Empty(machine.NvmeDrivers);
+        Assert.False(machine.NvmeDrivers.ContainsKey("nvme0"));
         Assert.Equal(0u, Mmio32(machine, "nvme0", 0x14));
 
         Result<NvmeDev> probed = machine.NvmeDriver.Probe(machine.Fabric["nvme0"]);
@@ -102,7 +102,7 @@ public sealed class NvmeBringUpTests
         using Machine.Machine machine = Machine.Machine.Build(DriverTopologies.Machine(IommuMode.Off, true, Topo.RootPort("rp0", impostor)));
 
         Assert.True(NvmePciDriver.Matches(machine.Fabric["fake"]));
-        Assert.Empty(machine.NvmeDrivers);
+        Assert.False(machine.NvmeDrivers.ContainsKey("nvme0"));
         Assert.Contains(machine.NvmeDriver.KernelLog, l => l.Contains("probe with driver nvme failed with error -19", StringComparison.Ordinal));
         byte[] bar = new byte[64];
         machine.Fabric.TryHostRead(((PciEndpoint)machine.Fabric["fake"]).GetBar(0)!.Address, bar);
@@ -123,7 +123,7 @@ public sealed class NvmeBringUpTests
         machine.NvmeDriver.Remove(dev);
 
         Assert.Equal(NvmeCtrlState.Deleted, dev.State);
-        Assert.Empty(machine.NvmeDrivers);
+        Assert.False(machine.NvmeDrivers.ContainsKey("nvme0"));
         Assert.True(disk.IsRemoved);
         Assert.Equal(Errno.ENODEV, disk.WriteDirect(0, buffer.Vecs(0, 4096)).Error);
         Assert.Empty(dev.IoQueues);

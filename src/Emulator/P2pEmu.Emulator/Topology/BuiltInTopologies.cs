@@ -22,8 +22,8 @@ public static class BuiltInTopologies
         // completions upstream (ACS RR and CR); below it a switch holds an NVMe drive with a 64 MiB Controller
         // Memory Buffer, a NIC with 32 MiB of device memory and an accelerator with 64 MiB of device memory, on
         // three downstream ports. The NIC is cabled ("link") to a second NIC under root port rp2, so RDMA runs
-        // between them over an emulated RoCEv2 link. rciep0 is a root-complex integrated endpoint with a second
-        // function and two SR-IOV VFs.
+        // between them over an emulated RoCEv2 link; nvme1 under root port rp3 is the drive at that end (the
+        // NVMe-oF target's). rciep0 is a root-complex integrated endpoint with a second function and two SR-IOV VFs.
         {
           "platform": {
             "cpu": { "vendor": "intel", "family": 6 },   // AMD family >= 0x17 allows host-bridge P2P (Linux rule)
@@ -53,6 +53,9 @@ public static class BuiltInTopologies
                   ] },
                 { "name": "rp2", "kind": "root-port", "slot": "02.0",
                   "children": [ { "name": "nic1", "kind": "nic", "memory": "32MiB" } ] },
+                { "name": "rp3", "kind": "root-port", "slot": "03.0",
+                  "children": [ { "name": "nvme1", "kind": "nvme", "cmb": { "size": "64MiB" },
+                                  "namespaces": [ { "size": "1GiB" } ] } ] },
                 { "name": "rciep0", "kind": "endpoint", "slot": "04.0",
                   "bars": [ { "index": 0, "size": "16MiB", "prefetchable": true } ],
                   "functions": [ { "name": "rciep0.f1", "kind": "endpoint", "slot": "04.1" } ],

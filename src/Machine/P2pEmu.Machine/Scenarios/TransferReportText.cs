@@ -52,6 +52,15 @@ public static class TransferReportText
             }
         }
 
+        if (report.Paths.Count > 0)
+        {
+            text.AppendLine("paths: storage to network to storage, P2P against the bounce through host RAM");
+            foreach (PathReport p in report.Paths)
+            {
+                text.AppendLine(OffloadScenario.Format(p));
+            }
+        }
+
         text.Append(CultureInfo.InvariantCulture, $"integrity {(report.IntegrityOk ? "ok" : "FAILED")}");
         text.AppendLine();
         return text.ToString();

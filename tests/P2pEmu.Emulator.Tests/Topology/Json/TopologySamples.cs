@@ -121,7 +121,7 @@ internal static class TopologySamples
 
     /// <summary>
     /// The records of the built-in default: the DESIGN.md example with the RDMA devices added — nic0 cabled to nic1
-    /// under a new root port rp2 (slot 02.0), and accel0 on a third switch port.
+    /// under a new root port rp2 (slot 02.0), accel0 on a third switch port, and nvme1 under rp3 (slot 03.0).
     /// </summary>
     public static TopologyDescription DefaultRecords()
     {
@@ -147,11 +147,23 @@ internal static class TopologySamples
             Slot = new PciSlot(2, 0),
             Children = [new DeviceDescription("nic1", DeviceKind.Nic, Hb + ".devices[2].children[0]") { MemoryBytes = 32 * MiB }],
         };
+        var rp3 = new DeviceDescription("rp3", DeviceKind.RootPort, Hb + ".devices[3]")
+        {
+            Slot = new PciSlot(3, 0),
+            Children =
+            [
+                new DeviceDescription("nvme1", DeviceKind.Nvme, Hb + ".devices[3].children[0]")
+                {
+                    CmbBytes = 64 * MiB,
+                    Namespaces = [new NamespaceDescription(1 * GiB, null, Hb + ".devices[3].children[0].namespaces[0]")],
+                },
+            ],
+        };
         DeviceDescription rciep = hb.Devices[2] with
         {
-            JsonPath = Hb + ".devices[3]",
-            Functions = [hb.Devices[2].Functions[0] with { JsonPath = Hb + ".devices[3].functions[0]" }],
+            JsonPath = Hb + ".devices[4]",
+            Functions = [hb.Devices[2].Functions[0] with { JsonPath = Hb + ".devices[4].functions[0]" }],
         };
-        return design with { HostBridges = [hb with { Devices = [hb.Devices[0], rp1 with { Children = [sw] }, rp2, rciep] }] };
+        return design with { HostBridges = [hb with { Devices = [hb.Devices[0], rp1 with { Children = [sw] }, rp2, rp3, rciep] }] };
     }
 }

@@ -1,0 +1,296 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Hashing;
+using System.Linq;
+using P2pEmu.Dma.Block;
+using P2pEmu.Dma.Mapping;
+using P2pEmu.Dma.P2pDma;
+using P2pEmu.Drivers.Rdma;
+using P2pEmu.Emulator.Addressing;
+using P2pEmu.Emulator.Devices.Nic;
+using P2pEmu.Emulator.Host;
+using P2pEmu.Emulator.Pci;
+using P2pEmu.Machine.Reports;
+
+namespace P2pEmu.Machine.Scenarios;
+
+/// <summary>
+/// Storage to network and back to storage, the NVMe-oF target offload flow, side by side with the bounce through host
+/// RAM. On the first cabled NIC pair with a drive at each end: the P2P path has the near drive read (O_DIRECT) into the
+/// sending NIC's own memory, the NIC RDMA WRITE it across the link, the far NIC land it in the far drive's CMB, and the
+/// far drive write it (O_DIRECT) from its CMB; the bounce path does the same through a host buffer at each end. Each
+/// path is timed, its fabric copies counted, and the far drive read back and compared with XxHash3.
+/// </summary>
+public static class OffloadScenario
+{
+    public const int DefaultBytes = 4 << 20;
+
+    /// <summary>Timed passes of each path after its warm-up; the report keeps the fastest.</summary>
+    public const int TimedPasses = 3;
+
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
+
+    public static IReadOnlyList<PathReport> Run(Machine machine, int bytes = DefaultBytes, int seed = 5)
+    {
+        ArgumentNullException.ThrowIfNull(machine);
+        ArgumentOutOfRangeException.ThrowIfLessThan(bytes, 4096);
+        if (bytes % 4096 != 0)
+        {
+            throw new ArgumentException("The transfer size must be whole 4 KiB pages.", nameof(bytes));
+        }
+
+        IReadOnlyDictionary<string, RdmaDev> devices = machine.RdmaDevices;
+        foreach (NicLinkInfo link in machine.NicLinks)
+        {
+            if (!devices.TryGetValue(link.A, out RdmaDev? a) || !devices.TryGetValue(link.B, out RdmaDev? b))
+            {
+                continue;
+            }
+
+            BlockDevice? source = Nearest(machine, a);
+            BlockDevice? target = Nearest(machine, b, except: source);
+            if (source is null || target is null || (ulong)(2 * bytes) > Math.Min(source.SizeBytes, target.SizeBytes))
+            {
+                continue;
+            }
+
+            Result<RdmaPair> pair = RdmaPair.Connect(a, b, 4096);
+            if (!pair.IsSuccess)
+            {
+                return [new PathReport($"{link.A} -> {link.B}", "-", 0, 0, 0, 0, false, [$"connect: -{pair.Error}"])];
+            }
+
+            var flow = new Flow(machine, pair.Value, source, target, (ulong)bytes, new Random(seed));
+            return [flow.PeerToPeer(), flow.Bounce()];
+        }
+
+        return [];
+    }
+
+    /// <summary>The disk whose controller is closest (P2PDMA distance) to <paramref name="nic"/>'s memory, or null.</summary>
+    private static BlockDevice? Nearest(Machine machine, RdmaDev nic, BlockDevice? except = null)
+    {
+        P2pProvider? provider = machine.P2pDma.PcimP2pdmaProvider(nic.Pdev, 2);
+        return machine.BlockDevices.Values
+            .Where(d => d != except && d.Device.FindParentPciDev() is not null)
+            .OrderBy(d => provider is null ? int.MaxValue : Distance(machine, nic.Pdev, d))
+            .ThenBy(d => d.Name, StringComparer.Ordinal)
+            .FirstOrDefault();
+    }
+
+    private static int Distance(Machine machine, PciFunction nic, BlockDevice disk)
+    {
+        int distance = machine.P2pDma.PciP2pdmaDistance(nic, Device.ForPci(disk.Device.FindParentPciDev()!), verbose: false);
+        return distance < 0 ? int.MaxValue : distance;
+    }
+
+    private sealed class Flow
+    {
+        private readonly Machine _machine;
+        private readonly RdmaPair _pair;
+        private readonly BlockDevice _source;
+        private readonly BlockDevice _target;
+        private readonly ulong _bytes;
+        private readonly Random _random;
+
+        public Flow(Machine machine, RdmaPair pair, BlockDevice source, BlockDevice target, ulong bytes, Random random)
+        {
+            _machine = machine;
+            _pair = pair;
+            _source = source;
+            _target = target;
+            _bytes = bytes;
+            _random = random;
+        }
+
+        private RdmaPair.RdmaEnd A => _pair.Requester;
+
+        private RdmaPair.RdmaEnd B => _pair.Responder;
+
+        /// <summary>Near drive → sending NIC's memory → the link → far drive's CMB → far drive, at LBA 0.</summary>
+        public PathReport PeerToPeer()
+        {
+            var errors = new List<string>();
+            PciFunction? targetController = _target.Device.FindParentPciDev();
+            P2pMemory? nicMemory = _machine.P2pDma.PciAllocP2pmem(A.Dev.Pdev, _bytes);
+            P2pMemory? cmb = targetController is null ? null : _machine.P2pDma.PciAllocP2pmem(targetController, _bytes);
+            string name = $"{_source.Name} -> {A.Dev.Pdev.Name} memory -> {B.Dev.Pdev.Name} -> {targetController?.Name} CMB -> {_target.Name} (P2P)";
+            try
+            {
+                if (nicMemory is null || cmb is null)
+                {
+                    return Failed(name, $"no p2pmem on {(nicMemory is null ? A.Dev.Pdev.Name : targetController?.Name)}");
+                }
+
+                string mapType = string.Join(", ",
+                    MapType(nicMemory.Provider, _source.Device.FindParentPciDev()!),
+                    MapType(nicMemory.Provider, A.Dev.Pdev),
+                    MapType(cmb.Provider, B.Dev.Pdev),
+                    MapType(cmb.Provider, targetController!));
+                IbMr? local = Register(A, nicMemory.BusAddress, 0x40_0000_0000, errors);
+                IbMr? remote = Register(B, cmb.BusAddress, 0x50_0000_0000, errors);
+                byte[] data = Seed(0, errors);
+                if (local is null || remote is null || errors.Count > 0)
+                {
+                    return Failed(name, errors.ToArray());
+                }
+
+                IReadOnlyList<PhysAddress> nicPages = Pages(nicMemory.BusAddress);
+                IReadOnlyList<PhysAddress> cmbPages = Pages(cmb.BusAddress);
+                return Timed(name, mapType, data, 0, errors, () =>
+                {
+                    Check(_source.ReadDirect(0, nicPages, 0, _bytes), $"{_source.Name} read into {A.Dev.Pdev.Name} memory", errors);
+                    Write(local, remote, errors);
+                    Check(_target.WriteDirect(0, cmbPages, 0, _bytes), $"{_target.Name} write from its CMB", errors);
+                });
+            }
+            finally
+            {
+                if (nicMemory is not null)
+                {
+                    _machine.P2pDma.PciFreeP2pmem(A.Dev.Pdev, nicMemory);
+                }
+
+                if (cmb is not null)
+                {
+                    _machine.P2pDma.PciFreeP2pmem(targetController!, cmb);
+                }
+            }
+        }
+
+        /// <summary>Near drive → host RAM → the link → host RAM → far drive, at LBA <c>bytes</c>.</summary>
+        public PathReport Bounce()
+        {
+            var errors = new List<string>();
+            string name = $"{_source.Name} -> host RAM -> {A.Dev.Pdev.Name} -> {B.Dev.Pdev.Name} -> host RAM -> {_target.Name} (bounce)";
+            using HostBuffer? near = HostBuffer.Allocate(_machine, _bytes);
+            using HostBuffer? far = HostBuffer.Allocate(_machine, _bytes);
+            if (near is null || far is null)
+            {
+                return Failed(name, "no host pages for the bounce buffers");
+            }
+
+            IbMr? local = Register(A, near.Address, 0x60_0000_0000, errors);
+            IbMr? remote = Register(B, far.Address, 0x70_0000_0000, errors);
+            byte[] data = Seed((long)_bytes, errors);
+            if (local is null || remote is null || errors.Count > 0)
+            {
+                return Failed(name, errors.ToArray());
+            }
+
+            return Timed(name, "NONE", data, (long)_bytes, errors, () =>
+            {
+                Check(_source.ReadDirect((long)_bytes, near.Pages, 0, _bytes), $"{_source.Name} read into host RAM", errors);
+                Write(local, remote, errors);
+                Check(_target.WriteDirect((long)_bytes, far.Pages, 0, _bytes), $"{_target.Name} write from host RAM", errors);
+            });
+        }
+
+        /// <summary>
+        /// Runs <paramref name="path"/> once to warm it up (code compiled, pages touched), then <see cref="TimedPasses"/>
+        /// times, keeping the fastest (the host's page cache and GC add noise of their own) and the fabric copies of one
+        /// pass; then reads the far drive back and compares.
+        /// </summary>
+        private PathReport Timed(string name, string mapType, byte[] data, long position, List<string> errors, Action path)
+        {
+            path();
+            double best = double.MaxValue;
+            long copied = 0;
+            for (int pass = 0; pass < TimedPasses && errors.Count == 0; pass++)
+            {
+                long copiedBefore = _machine.Fabric.BytesCopied;
+                long start = Stopwatch.GetTimestamp();
+                path();
+                best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalSeconds);
+                copied = _machine.Fabric.BytesCopied - copiedBefore;
+            }
+
+            bool ok = errors.Count == 0 && ReadBack(position, data, errors);
+            return ok
+                ? new PathReport(name, mapType, (long)_bytes, best, _bytes / best / 1e9, (double)copied / _bytes, true, [])
+                : new PathReport(name, mapType, 0, 0, 0, 0, false, errors.ToArray());
+        }
+
+        /// <summary>Writes seeded data at <paramref name="position"/> of the near drive (setup, not timed).</summary>
+        private byte[] Seed(long position, List<string> errors)
+        {
+            byte[] data = new byte[_bytes];
+            _random.NextBytes(data);
+            using HostBuffer? buffer = HostBuffer.Allocate(_machine, _bytes);
+            if (buffer is null)
+            {
+                errors.Add("no host pages to seed the source drive");
+                return data;
+            }
+
+            data.CopyTo(buffer.Writable);
+            Check(_source.WriteDirect(position, buffer.Pages, 0, _bytes), $"{_source.Name} seed write", errors);
+            return data;
+        }
+
+        private bool ReadBack(long position, byte[] data, List<string> errors)
+        {
+            using HostBuffer? buffer = HostBuffer.Allocate(_machine, _bytes);
+            if (buffer is null || !Check(_target.ReadDirect(position, buffer.Pages, 0, _bytes), $"{_target.Name} read back", errors))
+            {
+                return false;
+            }
+
+            if (XxHash3.HashToUInt64(buffer.Writable) == XxHash3.HashToUInt64(data))
+            {
+                return true;
+            }
+
+            errors.Add($"{_target.Name} holds other bytes: {Integrity.FirstMismatch(buffer.Writable, data)}");
+            return false;
+        }
+
+        private void Write(IbMr local, IbMr remote, List<string> errors)
+        {
+            IbWc? wc = A.Run(new IbSendWr { Opcode = IbWrOpcode.RdmaWrite, SgList = [new IbSge(local.Iova, (uint)_bytes, local.Lkey)], RemoteAddr = remote.Iova, Rkey = remote.Rkey }, s_timeout, out Errno posted);
+            if (posted != Errno.None || wc is not { Status: IbWcStatus.Success })
+            {
+                errors.Add(posted != Errno.None ? $"RDMA WRITE post: -{posted}" : $"RDMA WRITE: {wc?.Status.ToString() ?? "no completion"}");
+            }
+        }
+
+        private IbMr? Register(RdmaPair.RdmaEnd end, ulong address, ulong iova, List<string> errors)
+        {
+            var sgt = new SgTable([new Scatterlist(new PhysAddress(address), (uint)_bytes)]);
+            Errno mapped = end.Dev.IbDmaMapSgtable(sgt, DmaDirection.Bidirectional);
+            Result<IbMr> mr = mapped == Errno.None ? end.Dev.RegMrSg(end.Pd, sgt, iova, RdmaPair.AllAccess) : mapped;
+            if (!mr.IsSuccess)
+            {
+                errors.Add($"{end.Dev.Name}: register 0x{address:x}: -{mr.Error}");
+                return null;
+            }
+
+            return mr.Value;
+        }
+
+        private string MapType(P2pProvider provider, PciFunction client) =>
+            P2pMatrix.MapTypeName(_machine.P2pDma.PciP2pdmaMapTypeOf(provider, Device.ForPci(client)));
+
+        private List<PhysAddress> Pages(ulong start) =>
+            Enumerable.Range(0, (int)(_bytes / HostPageAllocator.PageSize)).Select(i => new PhysAddress(start + ((ulong)i * HostPageAllocator.PageSize))).ToList();
+
+        private static bool Check(Result<long> io, string what, List<string> errors)
+        {
+            if (io.IsSuccess)
+            {
+                return true;
+            }
+
+            errors.Add($"{what}: -{io.Error}");
+            return false;
+        }
+
+        private static PathReport Failed(string name, params string[] errors) => new(name, "-", 0, 0, 0, 0, false, errors);
+    }
+
+    /// <summary>How a path reads in the text report.</summary>
+    internal static string Format(PathReport p) => string.Create(CultureInfo.InvariantCulture,
+        $"  {p.Name}\n      {p.MapType,-60} {p.Bytes,9} B  {p.Seconds * 1e3,8:F2} ms  {p.Gbps,6:F2} GB/s  {p.CopiesPerByte:F2} copies/byte  {(p.ChecksumOk ? "checksum ok" : "FAILED: " + string.Join("; ", p.Errors))}");
+}
