@@ -5,7 +5,6 @@ using System.Globalization;
 using System.IO.Hashing;
 using System.Linq;
 using P2pEmu.Dma.Block;
-using P2pEmu.Dma.Mapping;
 using P2pEmu.Dma.P2pDma;
 using P2pEmu.Drivers.Rdma;
 using P2pEmu.Emulator.Addressing;
@@ -258,9 +257,7 @@ public static class OffloadScenario
 
         private IbMr? Register(RdmaPair.RdmaEnd end, ulong address, ulong iova, List<string> errors)
         {
-            var sgt = new SgTable([new Scatterlist(new PhysAddress(address), (uint)_bytes)]);
-            Errno mapped = end.Dev.IbDmaMapSgtable(sgt, DmaDirection.Bidirectional);
-            Result<IbMr> mr = mapped == Errno.None ? end.Dev.RegMrSg(end.Pd, sgt, iova, RdmaPair.AllAccess) : mapped;
+            Result<IbMr> mr = end.RegisterContiguous(address, _bytes, iova);
             if (!mr.IsSuccess)
             {
                 errors.Add($"{end.Dev.Name}: register 0x{address:x}: -{mr.Error}");

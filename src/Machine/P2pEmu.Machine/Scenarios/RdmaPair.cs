@@ -96,6 +96,17 @@ internal sealed class RdmaPair
             return error == Errno.None ? Dev.ModifyQp(Qp, new IbQpAttr { QpState = IbQpState.Rts }) : error;
         }
 
+        /// <summary>
+        /// Maps the physically contiguous [<paramref name="address"/>, +<paramref name="bytes"/>) for this NIC
+        /// (<c>ib_dma_map_sgtable</c>, P2P by its map type) and registers it at <paramref name="iova"/> with every right.
+        /// </summary>
+        public Result<IbMr> RegisterContiguous(ulong address, ulong bytes, ulong iova)
+        {
+            var sgt = new P2pEmu.Dma.Mapping.SgTable([new P2pEmu.Dma.Mapping.Scatterlist(new P2pEmu.Emulator.Addressing.PhysAddress(address), (uint)bytes)]);
+            Errno mapped = Dev.IbDmaMapSgtable(sgt, P2pEmu.Dma.Mapping.DmaDirection.Bidirectional);
+            return mapped == Errno.None ? Dev.RegMrSg(Pd, sgt, iova, AllAccess) : mapped;
+        }
+
         /// <summary>Posts a signaled WR and waits (at most <paramref name="timeout"/>) for its completion.</summary>
         /// <returns>The completion; null when it did not come (or the post failed: <paramref name="posted"/> says how).</returns>
         public IbWc? Run(IbSendWr wr, TimeSpan timeout, out Errno posted)

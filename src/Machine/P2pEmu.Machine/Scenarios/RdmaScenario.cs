@@ -261,9 +261,7 @@ public static class RdmaScenario
 
         private IbMr? Register(RdmaPair.RdmaEnd end, HostBuffer buffer, ulong iova, string what)
         {
-            var sgt = new SgTable([new Scatterlist(new PhysAddress(buffer.Address), (uint)buffer.Length)]);
-            Errno mapped = end.Dev.IbDmaMapSgtable(sgt, DmaDirection.Bidirectional);
-            Result<IbMr> mr = mapped == Errno.None ? end.Dev.RegMrSg(end.Pd, sgt, iova, RdmaPair.AllAccess) : mapped;
+            Result<IbMr> mr = end.RegisterContiguous(buffer.Address, buffer.Length, iova);
             if (!mr.IsSuccess)
             {
                 _checks.Add(new RdmaCheck(_link, "register", what, "-", $"-{mr.Error}", 0, false, false, $"{end.Dev.Name}: could not register {what}"));
