@@ -1,8 +1,4 @@
-using System.IO.Hashing;
-using System.Linq;
 using P2pEmu.Dma.Block;
-using P2pEmu.Emulator.Addressing;
-using P2pEmu.Emulator.Host;
 using P2pEmu.Machine.Scenarios;
 using Xunit;
 
@@ -40,45 +36,5 @@ public sealed class OffloadScenarioTests
         Assert.NotEqual(Hash(machine, near, 0), Hash(machine, near, Bytes));
     }
 
-    [Fact]
-    public void RunJson_HasThePathsArray_WithTheContractFields()
-    {
-        (int exit, string output, _) = CliRunner.Run("run", "--json");
-
-        Assert.Equal(0, exit);
-        using var json = System.Text.Json.JsonDocument.Parse(output);
-        System.Text.Json.JsonElement[] paths = [.. json.RootElement.GetProperty("paths").EnumerateArray()];
-        Assert.Equal(2, paths.Length);
-        foreach (System.Text.Json.JsonElement path in paths)
-        {
-            Assert.False(string.IsNullOrEmpty(path.GetProperty("name").GetString()));
-            Assert.False(string.IsNullOrEmpty(path.GetProperty("mapType").GetString()));
-            Assert.Equal(4L << 20, path.GetProperty("bytes").GetInt64());
-            Assert.True(path.GetProperty("seconds").GetDouble() > 0);
-            Assert.True(path.GetProperty("gbps").GetDouble() > 0);
-            Assert.True(path.GetProperty("checksumOk").GetBoolean());
-            Assert.Equal(0, path.GetProperty("errors").GetArrayLength());
-        }
-
-        Assert.Equal(2.0, paths[0].GetProperty("copiesPerByte").GetDouble(), 3);
-        Assert.Equal(3.0, paths[1].GetProperty("copiesPerByte").GetDouble(), 3);
-    }
-
-    private static ulong Hash(Machine.Machine machine, BlockDevice disk, long position)
-    {
-        int order = HostPageAllocator.OrderForBytes(Bytes);
-        ulong pages = machine.Pages.AllocPages(order).Value;
-        try
-        {
-            var list = Enumerable.Range(0, Bytes / 4096).Select(i => new PhysAddress(pages + ((ulong)i * 4096))).ToList();
-            Assert.Equal(Bytes, disk.ReadDirect(position, list, 0, Bytes).Value);
-            byte[] bytes = new byte[Bytes];
-            Assert.True(machine.Fabric.TryHostRead(pages, bytes));
-            return XxHash3.HashToUInt64(bytes);
-        }
-        finally
-        {
-            machine.Pages.FreePages(pages, order);
-        }
-    }
+    private static ulong Hash(Machine.Machine machine, BlockDevice disk, long position) => DiskContents.Hash(machine, disk, position, Bytes);
 }

@@ -17,7 +17,7 @@ public sealed class P2pCommandTests
         Assert.Equal(Commands.ExitOk, exit);
         using var json = JsonDocument.Parse(output);
         JsonElement[] pairs = json.RootElement.GetProperty("pairs").EnumerateArray().ToArray();
-        string[] functions = { "rciep0", "rciep0.f1", "nvme0", "nic0", "accel0", "nic1", "nvme1", "rciep0.vf1", "rciep0.vf2" };
+        string[] functions = { "rciep0", "rciep0.f1", "nvme0", "nic0", "accel0", "nic1", "nvme1", "nvme2", "nvme3", "rciep0.vf1", "rciep0.vf2" };
         Assert.Equal(functions.Length * functions.Length, pairs.Length);
         Assert.Equal(functions.SelectMany(p => functions.Select(c => (p, c))), pairs.Select(p => (p.GetProperty("provider").GetString()!, p.GetProperty("client").GetString()!)));
         JsonElement peer = pairs.Single(p => p.GetProperty("provider").GetString() == "nvme0" && p.GetProperty("client").GetString() == "nic0");

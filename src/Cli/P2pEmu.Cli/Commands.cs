@@ -126,7 +126,7 @@ public static class Commands
         using (Machine.Machine machine = Machine.Machine.Load(topology))
         {
             report = report with { Storage = StorageScenario.Run(machine) };
-            report = report with { Rdma = RdmaScenario.Run(machine, pcap), Paths = OffloadScenario.Run(machine) };
+            report = report with { Rdma = RdmaScenario.Run(machine, pcap), Paths = PathScenario.Run(machine) };
         }
 
         output.Write(json ? JsonSerializer.Serialize(report, s_json) + Environment.NewLine : TransferReportText.Render(report));

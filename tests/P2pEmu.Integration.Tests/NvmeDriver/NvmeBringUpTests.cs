@@ -37,8 +37,8 @@ public sealed class NvmeBringUpTests
         Assert.All(dev.IoQueues, q => Assert.True(q.IsEnabled));
         Assert.Equal(4, dev.TagSet!.NrHwQueues);
         Assert.Equal(DeviceModel.MaxQueueEntriesZeroBased + 1, dev.QueueDepth);
-        BlockDevice disk = machine.BlockDevices["nvme0n1"]; // nvme1n1 is the default's second drive
-        Assert.Equal(2, machine.BlockDevices.Count);
+        BlockDevice disk = machine.BlockDevices["nvme0n1"]; // nvme1n1 is the default's second drive, nvme2n1 and nvme3n1 are behind hb1
+        Assert.Equal(4, machine.BlockDevices.Count);
         Assert.Equal(1UL << 30, disk.SizeBytes);
         Assert.Equal(512u, disk.LogicalBlockSize);
         Assert.True(disk.DirectIoAllowsP2pdma);

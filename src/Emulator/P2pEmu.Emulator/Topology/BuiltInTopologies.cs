@@ -14,7 +14,7 @@ namespace P2pEmu.Emulator.Topology;
 /// </remarks>
 public static class BuiltInTopologies
 {
-    /// <summary>examples/default.jsonc: The DESIGN.md example grown for RDMA: an Intel host bridge, a root port with ACS RR|CR, a switch with an NVMe drive, a NIC and an accelerator, a second NIC cabled to the first under another root port, and a multi-function RCiEP with VFs.</summary>
+    /// <summary>examples/default.jsonc: The DESIGN.md example grown for RDMA: an Intel host bridge, a root port with ACS RR|CR, a switch with an NVMe drive, a NIC and an accelerator, a second NIC cabled to the first under another root port with a drive under a third, a multi-function RCiEP with VFs, and a second host bridge the allow list does not name with two drives behind an ACS-redirecting switch.</summary>
     private const string DefaultJson = """
         // The example topology of DESIGN.md ("Topology file"): the built-in default (BuiltInTopologies.Default).
         //
@@ -24,6 +24,12 @@ public static class BuiltInTopologies
         // three downstream ports. The NIC is cabled ("link") to a second NIC under root port rp2, so RDMA runs
         // between them over an emulated RoCEv2 link; nvme1 under root port rp3 is the drive at that end (the
         // NVMe-oF target's). rciep0 is a root-complex integrated endpoint with a second function and two SR-IOV VFs.
+        //
+        // A second host bridge, hb1 (root bus 0x80), is a Broadwell-EP root complex, which the kernel's host-bridge
+        // allow list does not name: below its root port a switch with ACS redirect (RR, CR) on both downstream ports
+        // holds nvme2 and nvme3. Their P2P must go through the host bridge, and the allow list refuses it, so Linux
+        // says NOT_SUPPORTED for the pair; P2P between the two host bridges is refused as well (Skylake-E is allowed
+        // only within one host bridge).
         {
           "platform": {
             "cpu": { "vendor": "intel", "family": 6 },   // AMD family >= 0x17 allows host-bridge P2P (Linux rule)
@@ -61,10 +67,31 @@ public static class BuiltInTopologies
                   "functions": [ { "name": "rciep0.f1", "kind": "endpoint", "slot": "04.1" } ],
                   "vfs": 2 }                               // SR-IOV VFs, named "<pf>.vf1", "<pf>.vf2", ...
               ]
+            },
+            {
+              "name": "hb1",
+              "segment": 0, "bus": "0x80",
+              "iommu": "translate",
+              "rootComplexP2p": true,
+              "devices": [
+                { "name": "hostdev1", "kind": "host-bridge", "slot": "00.0", "vendorId": "0x8086", "deviceId": "0x6f00" },
+                { "name": "rp4", "kind": "root-port", "slot": "01.0",
+                  "children": [
+                    { "name": "sw1", "kind": "switch",
+                      "upstream": { "name": "sw1.up" },
+                      "ports": [
+                        { "name": "sw1.dp0", "acs": { "ctrl": ["RR", "CR"] },
+                          "children": [ { "name": "nvme2", "kind": "nvme", "cmb": { "size": "16MiB" },
+                                          "namespaces": [ { "size": "64MiB" } ] } ] },
+                        { "name": "sw1.dp1", "acs": { "ctrl": ["RR", "CR"] },
+                          "children": [ { "name": "nvme3", "kind": "nvme", "cmb": { "size": "16MiB" },
+                                          "namespaces": [ { "size": "64MiB" } ] } ] }
+                      ] }
+                  ] }
+              ]
             }
           ]
         }
-
         """;
 
     /// <summary>examples/switch-acs.jsonc: A switch with ACS RR|CR on both downstream ports (NVMe and NIC below them); IOMMU translating.</summary>

@@ -1,8 +1,6 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Globalization;
-using System.IO.Hashing;
 using System.Linq;
 using P2pEmu.Dma.Block;
 using P2pEmu.Dma.P2pDma;
@@ -11,7 +9,6 @@ using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Devices.Nic;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Pci;
-using P2pEmu.Machine.Reports;
 
 namespace P2pEmu.Machine.Scenarios;
 
@@ -25,9 +22,6 @@ namespace P2pEmu.Machine.Scenarios;
 public static class OffloadScenario
 {
     public const int DefaultBytes = 4 << 20;
-
-    /// <summary>Timed passes of each path after its warm-up; the report keeps the fastest.</summary>
-    public const int TimedPasses = 3;
 
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
 
@@ -111,39 +105,38 @@ public static class OffloadScenario
         /// <summary>Near drive → sending NIC's memory → the link → far drive's CMB → far drive, at LBA 0.</summary>
         public PathReport PeerToPeer()
         {
-            var errors = new List<string>();
             PciFunction? targetController = _target.Device.FindParentPciDev();
+            var run = new PathRun(_machine, $"{_source.Name} -> {A.Dev.Pdev.Name} memory -> {B.Dev.Pdev.Name} -> {targetController?.Name} CMB -> {_target.Name} (P2P)", _bytes, _random);
             P2pMemory? nicMemory = _machine.P2pDma.PciAllocP2pmem(A.Dev.Pdev, _bytes);
             P2pMemory? cmb = targetController is null ? null : _machine.P2pDma.PciAllocP2pmem(targetController, _bytes);
-            string name = $"{_source.Name} -> {A.Dev.Pdev.Name} memory -> {B.Dev.Pdev.Name} -> {targetController?.Name} CMB -> {_target.Name} (P2P)";
             try
             {
                 if (nicMemory is null || cmb is null)
                 {
-                    return Failed(name, $"no p2pmem on {(nicMemory is null ? A.Dev.Pdev.Name : targetController?.Name)}");
+                    return run.Failed($"no p2pmem on {(nicMemory is null ? A.Dev.Pdev.Name : targetController?.Name)}");
                 }
 
                 string mapType = string.Join(", ",
-                    MapType(nicMemory.Provider, _source.Device.FindParentPciDev()!),
-                    MapType(nicMemory.Provider, A.Dev.Pdev),
-                    MapType(cmb.Provider, B.Dev.Pdev),
-                    MapType(cmb.Provider, targetController!));
-                IbMr? local = Register(A, nicMemory.BusAddress, 0x40_0000_0000, errors);
-                IbMr? remote = Register(B, cmb.BusAddress, 0x50_0000_0000, errors);
-                byte[] data = Seed(0, errors);
-                if (local is null || remote is null || errors.Count > 0)
+                    run.MapType(nicMemory.Provider, _source.Device.FindParentPciDev()!),
+                    run.MapType(nicMemory.Provider, A.Dev.Pdev),
+                    run.MapType(cmb.Provider, B.Dev.Pdev),
+                    run.MapType(cmb.Provider, targetController!));
+                IbMr? local = Register(run, A, nicMemory.BusAddress, 0x40_0000_0000);
+                IbMr? remote = Register(run, B, cmb.BusAddress, 0x50_0000_0000);
+                byte[] data = run.SeedDisk(_source, 0);
+                if (local is null || remote is null || run.Errors.Count > 0)
                 {
-                    return Failed(name, errors.ToArray());
+                    return run.Failed();
                 }
 
                 IReadOnlyList<PhysAddress> nicPages = Pages(nicMemory.BusAddress);
                 IReadOnlyList<PhysAddress> cmbPages = Pages(cmb.BusAddress);
-                return Timed(name, mapType, data, 0, errors, () =>
+                return run.Timed(mapType, () =>
                 {
-                    Check(_source.ReadDirect(0, nicPages, 0, _bytes), $"{_source.Name} read into {A.Dev.Pdev.Name} memory", errors);
-                    Write(local, remote, errors);
-                    Check(_target.WriteDirect(0, cmbPages, 0, _bytes), $"{_target.Name} write from its CMB", errors);
-                });
+                    run.Check(_source.ReadDirect(0, nicPages, 0, _bytes), $"{_source.Name} read into {A.Dev.Pdev.Name} memory");
+                    Write(run, local, remote);
+                    run.Check(_target.WriteDirect(0, cmbPages, 0, _bytes), $"{_target.Name} write from its CMB");
+                }, () => run.DiskHolds(_target, 0, data));
             }
             finally
             {
@@ -162,132 +155,63 @@ public static class OffloadScenario
         /// <summary>Near drive → host RAM → the link → host RAM → far drive, at LBA <c>bytes</c>.</summary>
         public PathReport Bounce()
         {
-            var errors = new List<string>();
-            string name = $"{_source.Name} -> host RAM -> {A.Dev.Pdev.Name} -> {B.Dev.Pdev.Name} -> host RAM -> {_target.Name} (bounce)";
+            var run = new PathRun(_machine, $"{_source.Name} -> host RAM -> {A.Dev.Pdev.Name} -> {B.Dev.Pdev.Name} -> host RAM -> {_target.Name} (bounce)", _bytes, _random);
             using HostBuffer? near = HostBuffer.Allocate(_machine, _bytes);
             using HostBuffer? far = HostBuffer.Allocate(_machine, _bytes);
             if (near is null || far is null)
             {
-                return Failed(name, "no host pages for the bounce buffers");
+                return run.Failed("no host pages for the bounce buffers");
             }
 
-            IbMr? local = Register(A, near.Address, 0x60_0000_0000, errors);
-            IbMr? remote = Register(B, far.Address, 0x70_0000_0000, errors);
-            byte[] data = Seed((long)_bytes, errors);
-            if (local is null || remote is null || errors.Count > 0)
+            IbMr? local = Register(run, A, near.Address, 0x60_0000_0000);
+            IbMr? remote = Register(run, B, far.Address, 0x70_0000_0000);
+            byte[] data = run.SeedDisk(_source, (long)_bytes);
+            if (local is null || remote is null || run.Errors.Count > 0)
             {
-                return Failed(name, errors.ToArray());
+                return run.Failed();
             }
 
-            return Timed(name, "NONE", data, (long)_bytes, errors, () =>
+            return run.Timed("NONE", () =>
             {
-                Check(_source.ReadDirect((long)_bytes, near.Pages, 0, _bytes), $"{_source.Name} read into host RAM", errors);
-                Write(local, remote, errors);
-                Check(_target.WriteDirect((long)_bytes, far.Pages, 0, _bytes), $"{_target.Name} write from host RAM", errors);
-            });
+                run.Check(_source.ReadDirect((long)_bytes, near.Pages, 0, _bytes), $"{_source.Name} read into host RAM");
+                Write(run, local, remote);
+                run.Check(_target.WriteDirect((long)_bytes, far.Pages, 0, _bytes), $"{_target.Name} write from host RAM");
+            }, () => run.DiskHolds(_target, (long)_bytes, data));
         }
 
-        /// <summary>
-        /// Runs <paramref name="path"/> once to warm it up (code compiled, pages touched), then <see cref="TimedPasses"/>
-        /// times, keeping the fastest (the host's page cache and GC add noise of their own) and the fabric copies of one
-        /// pass; then reads the far drive back and compares.
-        /// </summary>
-        private PathReport Timed(string name, string mapType, byte[] data, long position, List<string> errors, Action path)
-        {
-            path();
-            double best = double.MaxValue;
-            long copied = 0;
-            for (int pass = 0; pass < TimedPasses && errors.Count == 0; pass++)
-            {
-                long copiedBefore = _machine.Fabric.BytesCopied;
-                long start = Stopwatch.GetTimestamp();
-                path();
-                best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalSeconds);
-                copied = _machine.Fabric.BytesCopied - copiedBefore;
-            }
-
-            bool ok = errors.Count == 0 && ReadBack(position, data, errors);
-            return ok
-                ? new PathReport(name, mapType, (long)_bytes, best, _bytes / best / 1e9, (double)copied / _bytes, true, [])
-                : new PathReport(name, mapType, 0, 0, 0, 0, false, errors.ToArray());
-        }
-
-        /// <summary>Writes seeded data at <paramref name="position"/> of the near drive (setup, not timed).</summary>
-        private byte[] Seed(long position, List<string> errors)
-        {
-            byte[] data = new byte[_bytes];
-            _random.NextBytes(data);
-            using HostBuffer? buffer = HostBuffer.Allocate(_machine, _bytes);
-            if (buffer is null)
-            {
-                errors.Add("no host pages to seed the source drive");
-                return data;
-            }
-
-            data.CopyTo(buffer.Writable);
-            Check(_source.WriteDirect(position, buffer.Pages, 0, _bytes), $"{_source.Name} seed write", errors);
-            return data;
-        }
-
-        private bool ReadBack(long position, byte[] data, List<string> errors)
-        {
-            using HostBuffer? buffer = HostBuffer.Allocate(_machine, _bytes);
-            if (buffer is null || !Check(_target.ReadDirect(position, buffer.Pages, 0, _bytes), $"{_target.Name} read back", errors))
-            {
-                return false;
-            }
-
-            if (XxHash3.HashToUInt64(buffer.Writable) == XxHash3.HashToUInt64(data))
-            {
-                return true;
-            }
-
-            errors.Add($"{_target.Name} holds other bytes: {Integrity.FirstMismatch(buffer.Writable, data)}");
-            return false;
-        }
-
-        private void Write(IbMr local, IbMr remote, List<string> errors)
+        private void Write(PathRun run, IbMr local, IbMr remote)
         {
             IbWc? wc = A.Run(new IbSendWr { Opcode = IbWrOpcode.RdmaWrite, SgList = [new IbSge(local.Iova, (uint)_bytes, local.Lkey)], RemoteAddr = remote.Iova, Rkey = remote.Rkey }, s_timeout, out Errno posted);
             if (posted != Errno.None || wc is not { Status: IbWcStatus.Success })
             {
-                errors.Add(posted != Errno.None ? $"RDMA WRITE post: -{posted}" : $"RDMA WRITE: {wc?.Status.ToString() ?? "no completion"}");
+                run.Errors.Add(posted != Errno.None ? $"RDMA WRITE post: -{posted}" : $"RDMA WRITE: {wc?.Status.ToString() ?? "no completion"}");
             }
         }
 
-        private IbMr? Register(RdmaPair.RdmaEnd end, ulong address, ulong iova, List<string> errors)
+        private IbMr? Register(PathRun run, RdmaPair.RdmaEnd end, ulong address, ulong iova)
         {
             Result<IbMr> mr = end.RegisterContiguous(address, _bytes, iova);
             if (!mr.IsSuccess)
             {
-                errors.Add($"{end.Dev.Name}: register 0x{address:x}: -{mr.Error}");
+                run.Errors.Add($"{end.Dev.Name}: register 0x{address:x}: -{mr.Error}");
                 return null;
             }
 
             return mr.Value;
         }
 
-        private string MapType(P2pProvider provider, PciFunction client) =>
-            P2pMatrix.MapTypeName(_machine.P2pDma.PciP2pdmaMapTypeOf(provider, Device.ForPci(client)));
-
         private List<PhysAddress> Pages(ulong start) =>
             Enumerable.Range(0, (int)(_bytes / HostPageAllocator.PageSize)).Select(i => new PhysAddress(start + ((ulong)i * HostPageAllocator.PageSize))).ToList();
-
-        private static bool Check(Result<long> io, string what, List<string> errors)
-        {
-            if (io.IsSuccess)
-            {
-                return true;
-            }
-
-            errors.Add($"{what}: -{io.Error}");
-            return false;
-        }
-
-        private static PathReport Failed(string name, params string[] errors) => new(name, "-", 0, 0, 0, 0, false, errors);
     }
 
     /// <summary>How a path reads in the text report.</summary>
-    internal static string Format(PathReport p) => string.Create(CultureInfo.InvariantCulture,
-        $"  {p.Name}\n      {p.MapType,-60} {p.Bytes,9} B  {p.Seconds * 1e3,8:F2} ms  {p.Gbps,6:F2} GB/s  {p.CopiesPerByte:F2} copies/byte  {(p.ChecksumOk ? "checksum ok" : "FAILED: " + string.Join("; ", p.Errors))}");
+    internal static string Format(PathReport p)
+    {
+        string verdict = !p.ChecksumOk ? "FAILED: " + string.Join("; ", p.Errors)
+            : p.Errors.Count > 0 ? "stopped as Linux stops it: " + string.Join("; ", p.Errors)
+            : "checksum ok";
+        string text = string.Create(CultureInfo.InvariantCulture,
+            $"  {p.Name}\n      {p.MapType,-60} {p.Bytes,9} B  {p.Seconds * 1e3,8:F2} ms  {p.Gbps,6:F2} GB/s  {p.CopiesPerByte:F2} copies/byte  {verdict}");
+        return p.Explanation is null ? text : text + "\n      why: " + p.Explanation;
+    }
 }

@@ -236,7 +236,7 @@ public static class RdmaScenario
                 byte[] after = CpuRead(bar1.Address, (int)_bytes);
                 bool untouched = Hash(before) == Hash(after);
                 bool refused = wc is { Status: IbWcStatus.RemAccessErr };
-                _checks.Add(new RdmaCheck(_link, "RDMA WRITE after revoke", what, mapType, StatusText(wc, posted), 0, untouched, refused,
+                _checks.Add(new RdmaCheck(_link, "RDMA WRITE after revoke", what, mapType, IbWcText.Of(wc, posted), 0, untouched, refused,
                     untouched ? (refused ? null : "the WRITE after the revoke did not fail with IB_WC_REM_ACCESS_ERR") : "bytes reached revoked memory"));
                 user.Exit();
                 Reconnect();
@@ -278,28 +278,7 @@ public static class RdmaScenario
         {
             bool success = wc is { Status: IbWcStatus.Success };
             string? mismatch = success ? Integrity.FirstMismatch(actual, expected) : null;
-            _checks.Add(new RdmaCheck(_link, operation, memory, mapType, StatusText(wc, posted), success ? expected.Length : 0, mismatch is null && success, success, mismatch));
-        }
-
-        private static string StatusText(IbWc? wc, Errno posted) =>
-            posted != Errno.None ? $"post -{posted}" : wc is IbWc c ? StatusName(c.Status) : "no completion";
-
-        /// <summary>Linux's name of a completion status: <c>IB_WC_REM_ACCESS_ERR</c> for <see cref="IbWcStatus.RemAccessErr"/>.</summary>
-        private static string StatusName(IbWcStatus status)
-        {
-            string name = status.ToString();
-            var text = new System.Text.StringBuilder("IB_WC_", 32);
-            for (int i = 0; i < name.Length; i++)
-            {
-                if (i > 0 && char.IsUpper(name[i]))
-                {
-                    text.Append('_');
-                }
-
-                text.Append(char.ToUpperInvariant(name[i]));
-            }
-
-            return text.ToString();
+            _checks.Add(new RdmaCheck(_link, operation, memory, mapType, IbWcText.Of(wc, posted), success ? expected.Length : 0, mismatch is null && success, success, mismatch));
         }
 
         private byte[] CpuRead(ulong address, int length)
@@ -320,7 +299,7 @@ public static class RdmaScenario
     }
 
     /// <summary>The user memory of <c>VFIO_DEVICE_FEATURE_DMA_BUF</c> exporting [0, length) of one region.</summary>
-    private static byte[] DmaBufFeature(uint region, ulong length)
+    internal static byte[] DmaBufFeature(uint region, ulong length)
     {
         int header = Marshal.SizeOf<VfioDeviceFeature>();
         int request = Marshal.SizeOf<VfioDeviceFeatureDmaBuf>();

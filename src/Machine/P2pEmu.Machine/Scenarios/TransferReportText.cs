@@ -54,7 +54,7 @@ public static class TransferReportText
 
         if (report.Paths.Count > 0)
         {
-            text.AppendLine("paths: storage to network to storage, P2P against the bounce through host RAM");
+            text.AppendLine("paths: storage to network to storage by P2P and through host RAM, the pgmap path, the DMABUF path revoked mid-run, a refused pair");
             foreach (PathReport p in report.Paths)
             {
                 text.AppendLine(OffloadScenario.Format(p));

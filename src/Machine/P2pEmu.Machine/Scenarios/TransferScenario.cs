@@ -17,7 +17,8 @@ namespace P2pEmu.Machine.Scenarios;
 /// for host RAM and THRU_HOST_BRIDGE peers a <c>dma_map_phys</c> mapping (an IOVA when the IOMMU translates);
 /// the kernel refuses NOT_SUPPORTED pairs. Each transfer is routed by the fabric and checked end to end with
 /// XxHash3: delivered bytes must equal what was sent (else the first bad offset is reported), and a refused
-/// transfer must leave its target untouched.
+/// transfer must leave its target untouched. A requester's mappings live until its last transfer is done, so every
+/// address in the report is the one the device was really given, distinct among the requester's transfers.
 /// </summary>
 public static class TransferScenario
 {
@@ -44,14 +45,15 @@ public static class TransferScenario
         {
             PciEndpoint requester = requesters[r];
             var port = new DmaPort(fabric, requester);
+            var release = new List<Action>();
             // A host buffer from the kernel's page allocator, as a driver would get one.
             int order = HostPageAllocator.OrderForBytes((ulong)bytesPerTransfer);
             Result<ulong> buffer = machine.Pages.AllocPages(order);
             if (buffer.IsSuccess && fabric.TryFindRam(buffer.Value, out ulong ramOffset, out _))
             {
                 random.NextBytes(data);
-                checks.Add(Transfer(machine, port, "host RAM", null, fabric.Ram.Region, ramOffset, buffer.Value, data));
-                machine.Pages.FreePages(buffer.Value, order);
+                checks.Add(Transfer(machine, port, "host RAM", null, fabric.Ram.Region, ramOffset, buffer.Value, data, release));
+                release.Add(() => machine.Pages.FreePages(buffer.Value, order));
             }
 
             foreach (PciBar bar in targets)
@@ -63,8 +65,10 @@ public static class TransferScenario
 
                 int length = (int)Math.Min((ulong)bytesPerTransfer, bar.SizeBytes);
                 random.NextBytes(data);
-                checks.Add(Transfer(machine, port, $"{bar.Owner.Name} BAR{bar.Index}", bar, bar.Memory!, 0, bar.Address, data.AsSpan(0, length)));
+                checks.Add(Transfer(machine, port, $"{bar.Owner.Name} BAR{bar.Index}", bar, bar.Memory!, 0, bar.Address, data.AsSpan(0, length), release));
             }
+
+            release.ForEach(action => action());
         }
 
         return new TransferReport(topologyName, bytesPerTransfer, fabric.BytesCopied, checks);
@@ -81,7 +85,7 @@ public static class TransferScenario
         }
     }
 
-    private static TransferCheck Transfer(Machine machine, DmaPort port, string targetName, PciBar? bar, BarRegion memory, ulong offset, ulong busAddress, ReadOnlySpan<byte> data)
+    private static TransferCheck Transfer(Machine machine, DmaPort port, string targetName, PciBar? bar, BarRegion memory, ulong offset, ulong busAddress, ReadOnlySpan<byte> data, List<Action> release)
     {
         PcieFabric fabric = machine.Fabric;
         DmaDevice dev = machine.Dma.GetDevice(port.Owner);
@@ -109,7 +113,8 @@ public static class TransferScenario
         RouteResult route = result.IsSuccess ? fabric.Route(port.Owner, address, AccessKind.Write) : result.Failure;
         if (mapped)
         {
-            machine.Dma.DmaUnmapPhys(dev, address, (ulong)data.Length, DmaDirection.FromDevice);
+            ulong length = (ulong)data.Length;
+            release.Add(() => machine.Dma.DmaUnmapPhys(dev, address, length, DmaDirection.FromDevice));
         }
 
         // What must be there now: the bytes sent up to where the transfer stopped, the old bytes after it.

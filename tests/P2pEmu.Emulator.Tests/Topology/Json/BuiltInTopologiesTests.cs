@@ -40,7 +40,7 @@ public sealed class BuiltInTopologiesTests
     }
 
     [Fact]
-    public void Default_IsTheDesignExampleWithTheRdmaDevicesAndTheTargetDriveAdded()
+    public void Default_IsTheDesignExampleWithTheRdmaDevicesTheTargetDriveAndTheRefusedHostBridgeAdded()
     {
         Assert.Same(BuiltInTopologies.Get("default"), BuiltInTopologies.Default);
         Assert.StartsWith("//", BuiltInTopologies.Default, StringComparison.Ordinal);
@@ -50,7 +50,7 @@ public sealed class BuiltInTopologiesTests
         TopologyDescription defaults = TopologyJsonReader.Parse(withoutRdma);
         string[] designNames = Names(design);
         Assert.All(designNames, name => Assert.Contains(name, Names(defaults)));
-        Assert.Equal(["accel0", "nic1", "nvme1", "rp2", "rp3", "sw0.dp2"], Names(defaults).Except(designNames).Order(StringComparer.Ordinal));
+        Assert.Equal(["accel0", "hostdev1", "nic1", "nvme1", "nvme2", "nvme3", "rp2", "rp3", "rp4", "sw0.dp2", "sw1", "sw1.dp0", "sw1.dp1"], Names(defaults).Except(designNames).Order(StringComparer.Ordinal));
     }
 
     private static string[] Names(TopologyDescription topology)

@@ -164,6 +164,34 @@ internal static class TopologySamples
             JsonPath = Hb + ".devices[4]",
             Functions = [hb.Devices[2].Functions[0] with { JsonPath = Hb + ".devices[4].functions[0]" }],
         };
-        return design with { HostBridges = [hb with { Devices = [hb.Devices[0], rp1 with { Children = [sw] }, rp2, rp3, rciep] }] };
+        return design with { HostBridges = [hb with { Devices = [hb.Devices[0], rp1 with { Children = [sw] }, rp2, rp3, rciep] }, NotAllowListedHostBridge()] };
+    }
+
+    /// <summary>hb1 of the default: a Broadwell-EP root complex (not on the allow list) with two drives behind an ACS-redirecting switch.</summary>
+    private static HostBridgeDescription NotAllowListedHostBridge()
+    {
+        const string Hb = "$.hostBridges[1]";
+        const string Sw = Hb + ".devices[1].children[0]";
+        var redirect = new AcsDescription(AcsFlags.All, AcsFlags.RR | AcsFlags.CR, 0);
+        DeviceDescription Drive(string name, int port) => new(name, DeviceKind.Nvme, Sw + $".ports[{port}].children[0]")
+        {
+            CmbBytes = 16 * MiB,
+            Namespaces = [new NamespaceDescription(64 * MiB, null, Sw + $".ports[{port}].children[0].namespaces[0]")],
+        };
+        var sw = new DeviceDescription("sw1", DeviceKind.Switch, Sw)
+        {
+            Upstream = new PortDescription("sw1.up", null, [], Sw + ".upstream"),
+            Ports =
+            [
+                new PortDescription("sw1.dp0", redirect, [Drive("nvme2", 0)], Sw + ".ports[0]"),
+                new PortDescription("sw1.dp1", redirect, [Drive("nvme3", 1)], Sw + ".ports[1]"),
+            ],
+        };
+        DeviceDescription[] devices =
+        [
+            new DeviceDescription("hostdev1", DeviceKind.HostBridge, Hb + ".devices[0]") { Slot = new PciSlot(0, 0), VendorId = 0x8086, DeviceId = 0x6f00 },
+            new DeviceDescription("rp4", DeviceKind.RootPort, Hb + ".devices[1]") { Slot = new PciSlot(1, 0), Children = [sw] },
+        ];
+        return new HostBridgeDescription("hb1", 0, 0x80, IommuMode.Translate, true, devices, Hb);
     }
 }
