@@ -110,6 +110,19 @@ public sealed class CliTests
         Assert.Contains("nvme0", dot, System.StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Help_ListsTheCommandsAndTheBuiltInTopologies()
+    {
+        (int exit, string output, string error) = CliRunner.Run("--help");
+
+        Assert.Equal(Commands.ExitOk, exit);
+        Assert.Equal(string.Empty, error);
+        Assert.Matches(@"(?m)^  run <SCENARIO> ", output);
+        Assert.Matches(@"(?m)^  topo <TOPOLOGY> ", output);
+        Assert.Matches(@"(?m)^  p2p <TOPOLOGY> ", output);
+        Assert.Contains(string.Join(", ", P2pEmu.Emulator.Topology.BuiltInTopologies.Names), output, System.StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("frobnicate")]
     [InlineData("topo")]
@@ -123,6 +136,6 @@ public sealed class CliTests
 
         Assert.Equal(Commands.ExitUsage, exit);
         Assert.Equal(string.Empty, output);
-        Assert.Contains("usage:", error, System.StringComparison.Ordinal);
+        Assert.Contains("Usage:", error, System.StringComparison.Ordinal);
     }
 }

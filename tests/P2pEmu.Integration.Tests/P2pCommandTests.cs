@@ -102,6 +102,6 @@ public sealed class P2pCommandTests
         (int exit, _, string error) = CliRunner.Run(args);
 
         Assert.Equal(Commands.ExitUsage, exit);
-        Assert.Contains("usage:", error, StringComparison.Ordinal);
+        Assert.Contains("Usage:", error, StringComparison.Ordinal);
     }
 }

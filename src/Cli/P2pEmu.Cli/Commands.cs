@@ -1,25 +1,24 @@
 using System;
 using System.Collections.Generic;
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.IO;
-using System.Text.Json;
+using System.Linq;
+using System.Threading;
 using P2pEmu.Emulator.Topology;
-using P2pEmu.Emulator.Topology.Dot;
-using P2pEmu.Emulator.Topology.Lspci;
-using P2pEmu.Machine.Reports;
-using P2pEmu.Machine.Scenarios;
+using Spectre.Console;
 
 namespace P2pEmu.Cli;
 
-/// <summary>Parses the command line and runs one command; returns the process exit code.</summary>
+/// <summary>The <c>p2pemu</c> command line (System.CommandLine): parses, runs one command, returns the exit status.</summary>
 public static class Commands
 {
-    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-
     public const int ExitOk = 0;
 
     /// <summary>The topology (or another input) is bad; the message says where and why.</summary>
     public const int ExitBadInput = 1;
 
+    /// <summary>The command line is wrong; the message says how, followed by the command's help.</summary>
     public const int ExitUsage = 2;
 
     /// <summary>A transfer delivered wrong bytes, or a refused one changed its target.</summary>
@@ -28,49 +27,42 @@ public static class Commands
     /// <summary>The built-in topology `p2pemu` and `p2pemu run` use.</summary>
     public const string DefaultTopology = "default";
 
-    public const string Usage = """
-        usage:
-          p2pemu                              run the built-in default scenario (same as `p2pemu run`)
-          p2pemu run [TOPOLOGY] [--json] [--pcap FILE]
-                                              every endpoint writes to host RAM and to every memory BAR; each
-                                              transfer is routed, checked with XxHash3 and reported; then O_DIRECT
-                                              storage and RDMA between cabled NICs; --pcap captures the NIC links
-          p2pemu topo TOPOLOGY [--lspci | --dot]
-                                              the enumerated tree; an lspci -xxxx style dump; a Graphviz picture
-          p2pemu p2p TOPOLOGY [--json] [--explain] [--provider NAME] [--client NAME ...]
-                                              the kernel's P2PDMA verdict (map type, distance) for every pair of
-                                              endpoint functions, or one provider against clients (distance_many)
-        TOPOLOGY is a topology file (JSON), a real machine's `lspci -xxxx` dump, or a built-in name:
-        """;
-
-    public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error)
+    /// <param name="progressConsole">Where `run` draws its progress table; null: no progress (output is not a terminal).</param>
+    /// <param name="cancellationToken">Ends a soak (Ctrl-C), which then reports.</param>
+    public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error, IAnsiConsole? progressConsole = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
-        try
+        var context = new CommandContext(output, error, progressConsole, cancellationToken);
+        var run = new RunCommand();
+        var topo = new TopoCommand();
+        var p2p = new P2pCommand();
+        var root = new RootCommand($"p2pemu: a PCIe machine doing peer-to-peer DMA the way Linux does it. Without a command, `run` on the built-in default. Built-in topologies: {string.Join(", ", BuiltInTopologies.Names)}.")
         {
-            if (args.Count == 0)
+            run.Command, topo.Command, p2p.Command,
+        };
+        root.SetAction(_ => RunCommand.Default(DefaultTopology, json: false, pcap: null, progressConsole, output));
+        run.Command.SetAction(parse => run.Invoke(parse, context));
+        topo.Command.SetAction(parse => topo.Invoke(parse, context));
+        p2p.Command.SetAction(parse => p2p.Invoke(parse, context));
+
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (string problem in parsed.Errors.Select(e => e.Message).Distinct())
             {
-                return RunScenario(DefaultTopology, json: false, pcap: null, output);
+                error.WriteLine($"p2pemu: {problem}");
             }
 
-            switch (args[0])
-            {
-                case "run":
-                    return RunRun(args, output, error);
-                case "topo":
-                    return RunTopo(args, output, error);
-                case "p2p":
-                    return RunP2p(args, output, error);
-                case "-h":
-                case "--help":
-                case "help":
-                    output.WriteLine(Usage + "  " + string.Join(", ", BuiltInTopologies.Names));
-                    return ExitOk;
-                default:
-                    return UsageError(error, $"unknown command '{args[0]}'");
-            }
+            error.WriteLine();
+            root.Parse([.. CommandPath(parsed.CommandResult), "--help"]).Invoke(new InvocationConfiguration { Output = error });
+            return ExitUsage;
+        }
+
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }
         catch (TopologyException e)
         {
@@ -79,160 +71,33 @@ public static class Commands
         }
     }
 
-    private static int RunRun(IReadOnlyList<string> args, TextWriter output, TextWriter error)
+    /// <summary>The TOPOLOGY argument of the commands that read one.</summary>
+    internal static Argument<string> TopologyArgument() =>
+        NoOptionLikeValues(new Argument<string>("TOPOLOGY") { Description = "a topology file, an lspci -xxxx dump or a built-in topology name" });
+
+    /// <summary>A value of <paramref name="argument"/> that starts with '-' is an option this command does not have, not a file name.</summary>
+    internal static T NoOptionLikeValues<T>(T argument)
+        where T : Argument
     {
-        string? topology = null;
-        string? pcap = null;
-        bool json = false;
-        for (int i = 1; i < args.Count; i++)
+        argument.Validators.Add(result =>
         {
-            if (args[i] == "--json" && !json)
+            foreach (Token token in result.Tokens.Where(t => t.Value.StartsWith('-')))
             {
-                json = true;
+                result.AddError($"Unrecognized option '{token.Value}'.");
             }
-            else if (args[i] == "--pcap" && pcap is null)
-            {
-                if (i + 1 >= args.Count)
-                {
-                    return UsageError(error, "--pcap needs a FILE");
-                }
-
-                pcap = args[++i];
-            }
-            else if (args[i].StartsWith("--", StringComparison.Ordinal) || topology is not null)
-            {
-                return UsageError(error, $"unexpected argument '{args[i]}'");
-            }
-            else
-            {
-                topology = args[i];
-            }
-        }
-
-        return RunScenario(topology ?? DefaultTopology, json, pcap, output);
+        });
+        return argument;
     }
 
-    private static int RunScenario(string topology, bool json, string? pcap, TextWriter output)
+    /// <summary>The subcommand names from the root down to <paramref name="command"/>'s command.</summary>
+    private static List<string> CommandPath(CommandResult command)
     {
-        // The scenario makes every device DMA on its own and writes every memory BAR: no driver may own them.
-        TransferReport report;
-        using (Machine.Machine machine = Machine.Machine.Load(topology, bindDrivers: false))
+        var path = new List<string>();
+        for (CommandResult? c = command; c?.Parent is CommandResult parent; c = parent)
         {
-            report = TransferScenario.Run(machine, topology);
+            path.Insert(0, c.Command.Name);
         }
 
-        // Storage goes through the drivers, on a machine of its own where they own their devices.
-        // RDMA too: the RDMA driver owns the NICs, vfio-pci the accelerators.
-        using (Machine.Machine machine = Machine.Machine.Load(topology))
-        {
-            report = report with { Storage = StorageScenario.Run(machine) };
-            report = report with { Rdma = RdmaScenario.Run(machine, pcap), Paths = PathScenario.Run(machine) };
-        }
-
-        output.Write(json ? JsonSerializer.Serialize(report, s_json) + Environment.NewLine : TransferReportText.Render(report));
-        return report.IntegrityOk ? ExitOk : ExitIntegrityFailure;
-    }
-
-    private static int RunP2p(IReadOnlyList<string> args, TextWriter output, TextWriter error)
-    {
-        string? topology = null;
-        string? provider = null;
-        var clients = new List<string>();
-        bool json = false;
-        bool explain = false;
-        for (int i = 1; i < args.Count; i++)
-        {
-            switch (args[i])
-            {
-                case "--json":
-                    json = true;
-                    break;
-                case "--explain":
-                    explain = true;
-                    break;
-                case "--provider" when i + 1 < args.Count && provider is null:
-                    provider = args[++i];
-                    break;
-                case "--client" when i + 1 < args.Count:
-                    clients.Add(args[++i]);
-                    break;
-                default:
-                    if (args[i].StartsWith("--", StringComparison.Ordinal) || topology is not null)
-                    {
-                        return UsageError(error, $"unexpected argument '{args[i]}'");
-                    }
-
-                    topology = args[i];
-                    break;
-            }
-        }
-
-        if (topology is null)
-        {
-            return UsageError(error, "p2p needs a TOPOLOGY");
-        }
-
-        using Machine.Machine machine = Machine.Machine.Load(topology);
-        P2pReport report = P2pMatrix.Compute(machine, provider, clients);
-        output.Write(json ? P2pReportJson.Render(machine, report, explain) : P2pReportText.Render(machine, report, explain));
-        return ExitOk;
-    }
-
-    private static int RunTopo(IReadOnlyList<string> args, TextWriter output, TextWriter error)
-    {
-        string? topology = null;
-        TopoFormat format = TopoFormat.Tree;
-        for (int i = 1; i < args.Count; i++)
-        {
-            switch (args[i])
-            {
-                case "--lspci" when format == TopoFormat.Tree:
-                    format = TopoFormat.Lspci;
-                    break;
-                case "--dot" when format == TopoFormat.Tree:
-                    format = TopoFormat.Dot;
-                    break;
-                case "--lspci":
-                case "--dot":
-                    return UsageError(error, "--lspci and --dot exclude each other");
-                default:
-                    if (args[i].StartsWith("--", StringComparison.Ordinal) || topology is not null)
-                    {
-                        return UsageError(error, $"unexpected argument '{args[i]}'");
-                    }
-
-                    topology = args[i];
-                    break;
-            }
-        }
-
-        return topology is null ? UsageError(error, "topo needs a TOPOLOGY") : Topo(topology, format, output);
-    }
-
-    private static int Topo(string topology, TopoFormat format, TextWriter output)
-    {
-        using Machine.Machine machine = Machine.Machine.Load(topology);
-        string text = format switch
-        {
-            TopoFormat.Lspci => LspciDumpWriter.Write(machine.Fabric),
-            TopoFormat.Dot => DotWriter.Write(machine.Fabric),
-            _ => TopologyTreeReport.Render(machine.Fabric),
-        };
-        output.Write(text);
-        return ExitOk;
-    }
-
-    private static int UsageError(TextWriter error, string problem)
-    {
-        error.WriteLine($"p2pemu: {problem}");
-        error.WriteLine(Usage + "  " + string.Join(", ", BuiltInTopologies.Names));
-        return ExitUsage;
-    }
-
-    private enum TopoFormat
-    {
-        Tree,
-        Lspci,
-        Dot,
+        return path;
     }
 }

@@ -59,7 +59,8 @@ internal static class DmabufRevokePath
         var user = new Process("p2pemu-dmabuf");
         try
         {
-            return Transfer(run, pair.Value, vdev, user, memory);
+            using RdmaPair connected = pair.Value;
+            return Transfer(run, connected, vdev, user, memory);
         }
         finally
         {
@@ -75,6 +76,11 @@ internal static class DmabufRevokePath
         Result<IbMr> remote = fd.IsSuccess ? pair.Responder.Dev.RegUserMrDmabuf(pair.Responder.Pd, 0, bytes, Iova, user, fd.Value, RdmaPair.AllAccess) : fd.Error;
         using HostBuffer? source = HostBuffer.Allocate(run.Machine, bytes);
         Result<IbMr> local = source is null ? Errno.ENOMEM : pair.Requester.RegisterContiguous(source.Address, bytes, Iova);
+        if (remote.IsSuccess)
+        {
+            pair.Responder.Adopt(remote.Value);
+        }
+
         if (!remote.IsSuccess || !local.IsSuccess)
         {
             return run.Failed($"export, import and register: -{(remote.IsSuccess ? local.Error : remote.Error)}");

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.Linq;
 using P2pEmu.Dma.Block;
 using P2pEmu.Dma.P2pDma;
@@ -25,7 +24,8 @@ public static class OffloadScenario
 
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
 
-    public static IReadOnlyList<PathReport> Run(Machine machine, int bytes = DefaultBytes, int seed = 5)
+    /// <param name="timedPasses">Timed passes of each path (see <see cref="PathRun.Timed"/>).</param>
+    public static IReadOnlyList<PathReport> Run(Machine machine, int bytes = DefaultBytes, int seed = 5, int timedPasses = PathRun.TimedPasses)
     {
         ArgumentNullException.ThrowIfNull(machine);
         ArgumentOutOfRangeException.ThrowIfLessThan(bytes, 4096);
@@ -55,7 +55,8 @@ public static class OffloadScenario
                 return [new PathReport($"{link.A} -> {link.B}", "-", 0, 0, 0, 0, false, [$"connect: -{pair.Error}"])];
             }
 
-            var flow = new Flow(machine, pair.Value, source, target, (ulong)bytes, new Random(seed));
+            using RdmaPair connected = pair.Value;
+            var flow = new Flow(machine, connected, source, target, (ulong)bytes, new Random(seed), timedPasses);
             return [flow.PeerToPeer(), flow.Bounce()];
         }
 
@@ -87,9 +88,11 @@ public static class OffloadScenario
         private readonly BlockDevice _target;
         private readonly ulong _bytes;
         private readonly Random _random;
+        private readonly int _passes;
 
-        public Flow(Machine machine, RdmaPair pair, BlockDevice source, BlockDevice target, ulong bytes, Random random)
+        public Flow(Machine machine, RdmaPair pair, BlockDevice source, BlockDevice target, ulong bytes, Random random, int passes)
         {
+            _passes = passes;
             _machine = machine;
             _pair = pair;
             _source = source;
@@ -106,9 +109,11 @@ public static class OffloadScenario
         public PathReport PeerToPeer()
         {
             PciFunction? targetController = _target.Device.FindParentPciDev();
-            var run = new PathRun(_machine, $"{_source.Name} -> {A.Dev.Pdev.Name} memory -> {B.Dev.Pdev.Name} -> {targetController?.Name} CMB -> {_target.Name} (P2P)", _bytes, _random);
+            var run = new PathRun(_machine, $"{_source.Name} -> {A.Dev.Pdev.Name} memory -> {B.Dev.Pdev.Name} -> {targetController?.Name} CMB -> {_target.Name} (P2P)", _bytes, _random, _passes);
             P2pMemory? nicMemory = _machine.P2pDma.PciAllocP2pmem(A.Dev.Pdev, _bytes);
             P2pMemory? cmb = targetController is null ? null : _machine.P2pDma.PciAllocP2pmem(targetController, _bytes);
+            IbMr? local = null;
+            IbMr? remote = null;
             try
             {
                 if (nicMemory is null || cmb is null)
@@ -121,8 +126,8 @@ public static class OffloadScenario
                     run.MapType(nicMemory.Provider, A.Dev.Pdev),
                     run.MapType(cmb.Provider, B.Dev.Pdev),
                     run.MapType(cmb.Provider, targetController!));
-                IbMr? local = Register(run, A, nicMemory.BusAddress, 0x40_0000_0000);
-                IbMr? remote = Register(run, B, cmb.BusAddress, 0x50_0000_0000);
+                local = Register(run, A, nicMemory.BusAddress, 0x40_0000_0000);
+                remote = Register(run, B, cmb.BusAddress, 0x50_0000_0000);
                 byte[] data = run.SeedDisk(_source, 0);
                 if (local is null || remote is null || run.Errors.Count > 0)
                 {
@@ -140,6 +145,9 @@ public static class OffloadScenario
             }
             finally
             {
+                // The NICs stop using the memory before it goes back to the pools.
+                A.Deregister(local);
+                B.Deregister(remote);
                 if (nicMemory is not null)
                 {
                     _machine.P2pDma.PciFreeP2pmem(A.Dev.Pdev, nicMemory);
@@ -155,7 +163,7 @@ public static class OffloadScenario
         /// <summary>Near drive → host RAM → the link → host RAM → far drive, at LBA <c>bytes</c>.</summary>
         public PathReport Bounce()
         {
-            var run = new PathRun(_machine, $"{_source.Name} -> host RAM -> {A.Dev.Pdev.Name} -> {B.Dev.Pdev.Name} -> host RAM -> {_target.Name} (bounce)", _bytes, _random);
+            var run = new PathRun(_machine, $"{_source.Name} -> host RAM -> {A.Dev.Pdev.Name} -> {B.Dev.Pdev.Name} -> host RAM -> {_target.Name} (bounce)", _bytes, _random, _passes);
             using HostBuffer? near = HostBuffer.Allocate(_machine, _bytes);
             using HostBuffer? far = HostBuffer.Allocate(_machine, _bytes);
             if (near is null || far is null)
@@ -165,18 +173,26 @@ public static class OffloadScenario
 
             IbMr? local = Register(run, A, near.Address, 0x60_0000_0000);
             IbMr? remote = Register(run, B, far.Address, 0x70_0000_0000);
-            byte[] data = run.SeedDisk(_source, (long)_bytes);
-            if (local is null || remote is null || run.Errors.Count > 0)
+            try
             {
-                return run.Failed();
-            }
+                byte[] data = run.SeedDisk(_source, (long)_bytes);
+                if (local is null || remote is null || run.Errors.Count > 0)
+                {
+                    return run.Failed();
+                }
 
-            return run.Timed("NONE", () =>
+                return run.Timed("NONE", () =>
+                {
+                    run.Check(_source.ReadDirect((long)_bytes, near.Pages, 0, _bytes), $"{_source.Name} read into host RAM");
+                    Write(run, local, remote);
+                    run.Check(_target.WriteDirect((long)_bytes, far.Pages, 0, _bytes), $"{_target.Name} write from host RAM");
+                }, () => run.DiskHolds(_target, (long)_bytes, data));
+            }
+            finally
             {
-                run.Check(_source.ReadDirect((long)_bytes, near.Pages, 0, _bytes), $"{_source.Name} read into host RAM");
-                Write(run, local, remote);
-                run.Check(_target.WriteDirect((long)_bytes, far.Pages, 0, _bytes), $"{_target.Name} write from host RAM");
-            }, () => run.DiskHolds(_target, (long)_bytes, data));
+                A.Deregister(local);
+                B.Deregister(remote);
+            }
         }
 
         private void Write(PathRun run, IbMr local, IbMr remote)
@@ -202,16 +218,5 @@ public static class OffloadScenario
 
         private List<PhysAddress> Pages(ulong start) =>
             Enumerable.Range(0, (int)(_bytes / HostPageAllocator.PageSize)).Select(i => new PhysAddress(start + ((ulong)i * HostPageAllocator.PageSize))).ToList();
-    }
-
-    /// <summary>How a path reads in the text report.</summary>
-    internal static string Format(PathReport p)
-    {
-        string verdict = !p.ChecksumOk ? "FAILED: " + string.Join("; ", p.Errors)
-            : p.Errors.Count > 0 ? "stopped as Linux stops it: " + string.Join("; ", p.Errors)
-            : "checksum ok";
-        string text = string.Create(CultureInfo.InvariantCulture,
-            $"  {p.Name}\n      {p.MapType,-60} {p.Bytes,9} B  {p.Seconds * 1e3,8:F2} ms  {p.Gbps,6:F2} GB/s  {p.CopiesPerByte:F2} copies/byte  {verdict}");
-        return p.Explanation is null ? text : text + "\n      why: " + p.Explanation;
     }
 }

@@ -20,13 +20,17 @@ internal sealed class PathRun
 
     private readonly Random _random;
 
-    public PathRun(Machine machine, string name, ulong bytes, Random random)
+    public PathRun(Machine machine, string name, ulong bytes, Random random, int timedPasses = TimedPasses)
     {
         Machine = machine;
         Name = name;
         Bytes = bytes;
+        Passes = timedPasses;
         _random = random;
     }
+
+    /// <summary>Timed passes of <see cref="Timed"/>: with more than one, the first is preceded by a warm-up pass.</summary>
+    public int Passes { get; }
 
     public Machine Machine { get; }
 
@@ -85,16 +89,20 @@ internal sealed class PathRun
     }
 
     /// <summary>
-    /// Runs <paramref name="pass"/> once to warm it up (code compiled, pages touched), then <see cref="TimedPasses"/>
+    /// Runs <paramref name="pass"/> once to warm it up (code compiled, pages touched), then <see cref="Passes"/>
     /// times, keeping the fastest (the host's page cache and GC add noise of their own) and the fabric copies of one
-    /// pass; then <paramref name="verify"/> checks the end of the path.
+    /// pass; then <paramref name="verify"/> checks the end of the path. With one pass there is no warm-up.
     /// </summary>
     public PathReport Timed(string mapType, Action pass, Func<bool> verify)
     {
-        pass();
+        if (Passes > 1)
+        {
+            pass();
+        }
+
         double best = double.MaxValue;
         long copied = 0;
-        for (int i = 0; i < TimedPasses && Errors.Count == 0; i++)
+        for (int i = 0; i < Passes && Errors.Count == 0; i++)
         {
             long copiedBefore = Machine.Fabric.BytesCopied;
             long start = Stopwatch.GetTimestamp();

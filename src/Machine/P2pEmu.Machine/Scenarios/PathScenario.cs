@@ -20,9 +20,11 @@ public static class PathScenario
     public const int MaxPaths = 5;
 
     /// <param name="progress">Told of every path as it finishes.</param>
-    public static IReadOnlyList<PathReport> Run(Machine machine, int bytes = DefaultBytes, int seed = 5, IProgress<PathReport>? progress = null)
+    /// <param name="timedPasses">Timed passes of each repeatable path (see <see cref="PathRun.Timed"/>).</param>
+    public static IReadOnlyList<PathReport> Run(Machine machine, int bytes = DefaultBytes, int seed = 5, IProgress<PathReport>? progress = null, int timedPasses = PathRun.TimedPasses)
     {
         ArgumentNullException.ThrowIfNull(machine);
+        ArgumentOutOfRangeException.ThrowIfLessThan(timedPasses, 1);
         var random = new Random(seed);
         var paths = new List<PathReport>();
         void Add(PathReport? path)
@@ -34,14 +36,14 @@ public static class PathScenario
             }
         }
 
-        foreach (PathReport offload in OffloadScenario.Run(machine, bytes, seed))
+        foreach (PathReport offload in OffloadScenario.Run(machine, bytes, seed, timedPasses))
         {
             Add(offload);
         }
 
         if (DrivePairSharingP2pmem(machine, 3 * (ulong)bytes) is (BlockDevice source, BlockDevice target))
         {
-            Add(PgmapPath.Run(machine, source, target, 2L * bytes, (ulong)bytes, random));
+            Add(PgmapPath.Run(machine, source, target, 2L * bytes, (ulong)bytes, random, timedPasses));
         }
 
         Add(DmabufRevokePath.Run(machine, (ulong)bytes, random));

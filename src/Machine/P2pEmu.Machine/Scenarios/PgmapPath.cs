@@ -17,7 +17,7 @@ namespace P2pEmu.Machine.Scenarios;
 /// </summary>
 internal static class PgmapPath
 {
-    public static PathReport Run(Machine machine, BlockDevice source, BlockDevice target, long position, ulong bytes, Random random)
+    public static PathReport Run(Machine machine, BlockDevice source, BlockDevice target, long position, ulong bytes, Random random, int timedPasses)
     {
         PciFunction sourceController = source.Device.FindParentPciDev()!;
         PciFunction targetController = target.Device.FindParentPciDev()!;
@@ -29,7 +29,7 @@ internal static class PgmapPath
             .OrderBy(p => p.Distance)
             .Select(p => p.Provider)
             .FirstOrDefault();
-        var run = new PathRun(machine, $"{source.Name} -> {provider?.Name ?? "no provider"} p2pmem (allocate mmap) -> {target.Name} (pgmap, O_DIRECT)", bytes, random);
+        var run = new PathRun(machine, $"{source.Name} -> {provider?.Name ?? "no provider"} p2pmem (allocate mmap) -> {target.Name} (pgmap, O_DIRECT)", bytes, random, timedPasses);
         if (provider is null || machine.P2pDma.GetP2pmemSysfs(provider) is not { } sysfs)
         {
             return run.Failed($"pci_p2pmem_find_many: no published p2pmem near {sourceController.Name} and {targetController.Name}");

@@ -1,11 +1,18 @@
 using System;
+using System.Collections.Generic;
+using P2pEmu.Dma.Mapping;
 using P2pEmu.Drivers.Rdma;
+using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Host;
 
 namespace P2pEmu.Machine.Scenarios;
 
-/// <summary>Two RDMA devices at the ends of a cable, each with a PD, a CQ and an RC QP connected to the other's.</summary>
-internal sealed class RdmaPair
+/// <summary>
+/// Two RDMA devices at the ends of a cable, each with a PD, a CQ and an RC QP connected to the other's. Disposing it
+/// deregisters the regions its ends registered or adopted, unmaps their tables and destroys both QPs and CQs, as a
+/// process leaving its verbs context does.
+/// </summary>
+internal sealed class RdmaPair : IDisposable
 {
     public const IbAccessFlags AllAccess = IbAccessFlags.LocalWrite | IbAccessFlags.RemoteWrite | IbAccessFlags.RemoteRead;
 
@@ -31,6 +38,7 @@ internal sealed class RdmaPair
         Result<RdmaEnd> b = RdmaEnd.Create(responder);
         if (!b.IsSuccess)
         {
+            a.Value.Destroy();
             return b.Error;
         }
 
@@ -40,13 +48,29 @@ internal sealed class RdmaPair
             error = b.Value.ConnectTo(a.Value, mtu);
         }
 
-        return error == Errno.None ? Result.Ok(new RdmaPair(a.Value, b.Value)) : error;
+        if (error != Errno.None)
+        {
+            a.Value.Destroy();
+            b.Value.Destroy();
+            return error;
+        }
+
+#pragma warning disable CA2000 // the caller owns the pair
+        return Result.Ok(new RdmaPair(a.Value, b.Value));
+#pragma warning restore CA2000
+    }
+
+    public void Dispose()
+    {
+        Requester.Destroy();
+        Responder.Destroy();
     }
 
     /// <summary>One end's verbs objects.</summary>
     internal sealed class RdmaEnd
     {
         private readonly IbWc[] _wc = new IbWc[1];
+        private readonly Dictionary<IbMr, SgTable?> _registered = new();
 
         private RdmaEnd(RdmaDev dev, IbPd pd, IbCq cq, IbQp qp)
         {
@@ -102,9 +126,50 @@ internal sealed class RdmaPair
         /// </summary>
         public Result<IbMr> RegisterContiguous(ulong address, ulong bytes, ulong iova)
         {
-            var sgt = new P2pEmu.Dma.Mapping.SgTable([new P2pEmu.Dma.Mapping.Scatterlist(new P2pEmu.Emulator.Addressing.PhysAddress(address), (uint)bytes)]);
-            Errno mapped = Dev.IbDmaMapSgtable(sgt, P2pEmu.Dma.Mapping.DmaDirection.Bidirectional);
-            return mapped == Errno.None ? Dev.RegMrSg(Pd, sgt, iova, AllAccess) : mapped;
+            var sgt = new SgTable([new Scatterlist(new PhysAddress(address), (uint)bytes)]);
+            Errno mapped = Dev.IbDmaMapSgtable(sgt, DmaDirection.Bidirectional);
+            if (mapped != Errno.None)
+            {
+                return mapped;
+            }
+
+            Result<IbMr> mr = Dev.RegMrSg(Pd, sgt, iova, AllAccess);
+            if (!mr.IsSuccess)
+            {
+                Dev.IbDmaUnmapSgtable(sgt, DmaDirection.Bidirectional);
+                return mr.Error;
+            }
+
+            _registered.Add(mr.Value, sgt);
+            return mr;
+        }
+
+        /// <summary>Takes <paramref name="mr"/>, registered by other means (over <paramref name="sgt"/>, mapped for this end), to deregister with the rest.</summary>
+        public void Adopt(IbMr mr, SgTable? sgt = null) => _registered.Add(mr, sgt);
+
+        /// <summary><c>ib_dereg_mr</c>, then the unmap of the table it was registered over; nothing for a region this end does not hold.</summary>
+        public void Deregister(IbMr? mr)
+        {
+            if (mr is not null && _registered.Remove(mr, out SgTable? sgt))
+            {
+                Dev.DeregMr(mr);
+                if (sgt is not null)
+                {
+                    Dev.IbDmaUnmapSgtable(sgt, DmaDirection.Bidirectional);
+                }
+            }
+        }
+
+        /// <summary>Deregisters every region, then destroys the QP and the CQ.</summary>
+        public void Destroy()
+        {
+            foreach (IbMr mr in new List<IbMr>(_registered.Keys))
+            {
+                Deregister(mr);
+            }
+
+            Dev.DestroyQp(Qp);
+            Dev.DestroyCq(Cq);
         }
 
         /// <summary>Posts a signaled WR and waits (at most <paramref name="timeout"/>) for its completion.</summary>

@@ -72,7 +72,8 @@ public static class RdmaScenario
                     continue;
                 }
 
-                var run = new LinkRun(machine, name, pair.Value, (ulong)bytesPerTransfer, random, checks);
+                using RdmaPair connected = pair.Value;
+                var run = new LinkRun(machine, name, connected, (ulong)bytesPerTransfer, random, checks);
                 run.HostTransfers();
                 run.IntoP2pmem();
                 run.IntoAcceleratorDmabufs();
@@ -122,11 +123,22 @@ public static class RdmaScenario
 
             IbMr? local = Register(A, source, HostIova, "host RAM");
             IbMr? remote = Register(B, target, HostIova, "host RAM");
-            if (local is null || remote is null)
+            try
             {
-                return;
+                if (local is not null && remote is not null)
+                {
+                    RunHostTransfers(source, target, local, remote);
+                }
             }
+            finally
+            {
+                A.Deregister(local);
+                B.Deregister(remote);
+            }
+        }
 
+        private void RunHostTransfers(HostBuffer source, HostBuffer target, IbMr local, IbMr remote)
+        {
             byte[] data = Pattern((int)_bytes);
             data.CopyTo(source.Writable);
             IbWc? wc = A.Run(Write(local, remote.Iova, remote.Rkey, (uint)_bytes), s_timeout, out Errno posted);
@@ -173,19 +185,36 @@ public static class RdmaScenario
                         continue;
                     }
 
-                    using HostBuffer? source = HostBuffer.Allocate(_machine, _bytes);
                     Result<IbMr> remote = B.Dev.RegMrSg(B.Pd, sgt, P2pIova, RdmaPair.AllAccess);
-                    IbMr? local = source is null ? null : Register(A, source, HostIova + (4 * _bytes), "host RAM");
-                    if (source is null || local is null || !remote.IsSuccess)
+                    if (remote.IsSuccess)
                     {
-                        _checks.Add(new RdmaCheck(_link, "register", what, mapType, $"-{remote.Error}", 0, false, false, "could not register the buffers"));
-                        continue;
+                        B.Adopt(remote.Value, sgt);
+                    }
+                    else
+                    {
+                        B.Dev.IbDmaUnmapSgtable(sgt, DmaDirection.Bidirectional);
                     }
 
-                    byte[] data = Pattern((int)_bytes);
-                    data.CopyTo(source.Writable);
-                    IbWc? wc = A.Run(Write(local, remote.Value.Iova, remote.Value.Rkey, (uint)_bytes), s_timeout, out Errno posted);
-                    Report("RDMA WRITE", what, mapType, wc, posted, data, CpuRead(memory.BusAddress, (int)_bytes));
+                    using HostBuffer? source = HostBuffer.Allocate(_machine, _bytes);
+                    IbMr? local = source is null ? null : Register(A, source, HostIova + (4 * _bytes), "host RAM");
+                    try
+                    {
+                        if (source is null || local is null || !remote.IsSuccess)
+                        {
+                            _checks.Add(new RdmaCheck(_link, "register", what, mapType, $"-{remote.Error}", 0, false, false, "could not register the buffers"));
+                            continue;
+                        }
+
+                        byte[] data = Pattern((int)_bytes);
+                        data.CopyTo(source.Writable);
+                        IbWc? wc = A.Run(Write(local, remote.Value.Iova, remote.Value.Rkey, (uint)_bytes), s_timeout, out Errno posted);
+                        Report("RDMA WRITE", what, mapType, wc, posted, data, CpuRead(memory.BusAddress, (int)_bytes));
+                    }
+                    finally
+                    {
+                        A.Deregister(local);
+                        B.Deregister(remote.IsSuccess ? remote.Value : null);
+                    }
                 }
                 finally
                 {
@@ -215,9 +244,16 @@ public static class RdmaScenario
                 Result<IbMr> remote = fd.IsSuccess ? B.Dev.RegUserMrDmabuf(B.Pd, 0, _bytes, DmabufIova, user, fd.Value, RdmaPair.AllAccess) : fd.Error;
                 using HostBuffer? source = HostBuffer.Allocate(_machine, _bytes);
                 IbMr? local = source is null ? null : Register(A, source, HostIova + (8 * _bytes), "host RAM");
+                if (remote.IsSuccess)
+                {
+                    B.Adopt(remote.Value);
+                }
+
                 if (!remote.IsSuccess || source is null || local is null)
                 {
                     _checks.Add(new RdmaCheck(_link, "register", what, "-", $"-{remote.Error}", 0, false, false, "could not import the dma-buf"));
+                    A.Deregister(local);
+                    B.Deregister(remote.IsSuccess ? remote.Value : null);
                     user.Exit();
                     continue;
                 }
@@ -228,16 +264,19 @@ public static class RdmaScenario
                 IbWc? wc = A.Run(Write(local, remote.Value.Iova, remote.Value.Rkey, (uint)_bytes), s_timeout, out Errno posted);
                 Report("RDMA WRITE", what, mapType, wc, posted, data, CpuRead(bar1.Address, (int)_bytes));
 
-                // The exporter revokes (the device file closes): the next WRITE must fail and write nothing.
+                // The exporter revokes (the device file closes): the next WRITE must fail and write nothing. With the
+                // device closed its memory decoding is off, so the check looks at the memory itself, not a CPU read.
                 user.Close(deviceFd.Value);
-                byte[] before = CpuRead(bar1.Address, (int)_bytes);
+                byte[] before = bar1.Memory!.GetSpan(0, (int)_bytes).ToArray();
                 Pattern((int)_bytes).CopyTo(source.Writable);
                 wc = A.Run(Write(local, remote.Value.Iova, remote.Value.Rkey, (uint)_bytes), s_timeout, out posted);
-                byte[] after = CpuRead(bar1.Address, (int)_bytes);
+                byte[] after = bar1.Memory.GetSpan(0, (int)_bytes).ToArray();
                 bool untouched = Hash(before) == Hash(after);
                 bool refused = wc is { Status: IbWcStatus.RemAccessErr };
                 _checks.Add(new RdmaCheck(_link, "RDMA WRITE after revoke", what, mapType, IbWcText.Of(wc, posted), 0, untouched, refused,
                     untouched ? (refused ? null : "the WRITE after the revoke did not fail with IB_WC_REM_ACCESS_ERR") : "bytes reached revoked memory"));
+                A.Deregister(local);
+                B.Deregister(remote.Value);
                 user.Exit();
                 Reconnect();
             }

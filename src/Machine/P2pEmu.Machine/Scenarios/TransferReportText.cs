@@ -57,7 +57,7 @@ public static class TransferReportText
             text.AppendLine("paths: storage to network to storage by P2P and through host RAM, the pgmap path, the DMABUF path revoked mid-run, a refused pair");
             foreach (PathReport p in report.Paths)
             {
-                text.AppendLine(OffloadScenario.Format(p));
+                text.AppendLine(PathReportText.Format(p));
             }
         }
 
