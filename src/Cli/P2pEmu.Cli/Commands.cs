@@ -1,10 +1,12 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using P2pEmu.Cli.Trace;
 using P2pEmu.Emulator.Topology;
 using Spectre.Console;
 
@@ -38,14 +40,16 @@ public static class Commands
         var run = new RunCommand();
         var topo = new TopoCommand();
         var p2p = new P2pCommand();
+        var trace = new TraceCommand();
         var root = new RootCommand($"p2pemu: a PCIe machine doing peer-to-peer DMA the way Linux does it. Without a command, `run` on the built-in default. Built-in topologies: {string.Join(", ", BuiltInTopologies.Names)}.")
         {
-            run.Command, topo.Command, p2p.Command,
+            run.Command, topo.Command, p2p.Command, trace.Command,
         };
         root.SetAction(_ => RunCommand.Default(DefaultTopology, json: false, pcap: null, progressConsole, output));
         run.Command.SetAction(parse => run.Invoke(parse, context));
         topo.Command.SetAction(parse => topo.Invoke(parse, context));
         p2p.Command.SetAction(parse => p2p.Invoke(parse, context));
+        trace.Command.SetAction(parse => trace.Invoke(parse, context));
 
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -70,6 +74,24 @@ public static class Commands
             return ExitBadInput;
         }
     }
+
+    /// <summary>An option's value in seconds: a number above 0, else a parse error naming the option.</summary>
+    internal static double? PositiveSeconds(ArgumentResult result)
+    {
+        string text = result.Tokens[0].Value;
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && seconds > 0 && double.IsFinite(seconds))
+        {
+            return seconds;
+        }
+
+        string option = result.Parent is OptionResult o ? o.Option.Name : "the option";
+        result.AddError($"{option} takes a number of seconds above 0, not '{text}'");
+        return null;
+    }
+
+    /// <summary>Every token split at commas, empty pieces dropped: `--x a,b --x c` is a, b, c.</summary>
+    internal static IEnumerable<string> CommaSeparated(ArgumentResult result) =>
+        result.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     /// <summary>The TOPOLOGY argument of the commands that read one.</summary>
     internal static Argument<string> TopologyArgument() =>

@@ -26,17 +26,7 @@ internal sealed class RunCommand
     {
         Description = "how long a soak runs, in seconds (default: until Ctrl-C)",
         HelpName = "S",
-        CustomParser = result =>
-        {
-            string text = result.Tokens[0].Value;
-            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && seconds > 0 && double.IsFinite(seconds))
-            {
-                return seconds;
-            }
-
-            result.AddError($"--duration takes a number of seconds above 0, not '{text}'");
-            return null;
-        },
+        CustomParser = Commands.PositiveSeconds,
     };
 
     public RunCommand()

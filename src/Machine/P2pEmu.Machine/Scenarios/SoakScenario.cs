@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using System.Threading;
+using P2pEmu.Emulator.Fabric;
 
 namespace P2pEmu.Machine.Scenarios;
 
@@ -30,6 +31,8 @@ public static class SoakScenario
         }
 
         var totals = new List<PathTotal>();
+        RoutePath[] routes = [.. Enum.GetValues<RoutePath>().Where(r => r != RoutePath.None)];
+        long[] fabricStart = [.. routes.Select(machine.Fabric.BytesOnPath)];
         long start = Stopwatch.GetTimestamp();
         int rounds = 0;
         SoakReport report = new(0, 0, []);
@@ -47,7 +50,12 @@ public static class SoakScenario
             }
 
             rounds++;
-            report = new SoakReport(rounds, Stopwatch.GetElapsedTime(start).TotalSeconds, totals.Select(t => t.Report()).ToList());
+            report = new SoakReport(rounds, Stopwatch.GetElapsedTime(start).TotalSeconds, totals.Select(t => t.Report()).ToList())
+            {
+                FabricBytesByPath = routes.Select((r, i) => (Route: r.ToString(), Bytes: machine.Fabric.BytesOnPath(r) - fabricStart[i]))
+                    .Where(r => r.Bytes > 0)
+                    .ToDictionary(r => r.Route, r => r.Bytes, StringComparer.Ordinal),
+            };
             progress?.Report(report);
         }
 
