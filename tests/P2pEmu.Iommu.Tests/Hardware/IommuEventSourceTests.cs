@@ -20,7 +20,7 @@ public sealed class IommuEventSourceTests
         Assert.Equal("P2pEmu.Iommu", EventSource.GetName(typeof(IommuEventSource)));
         string? manifest = EventSource.GenerateManifest(typeof(IommuEventSource), typeof(IommuEventSource).Assembly.Location, EventManifestOptions.Strict);
         Assert.False(string.IsNullOrEmpty(manifest));
-        foreach (string name in new[] { "TranslationFault", "IotlbInvalidation", "IotlbMiss", "Mapped", "Unmapped" })
+        foreach (string name in new[] { "TranslationFault", "IotlbInvalidation", "IotlbMiss", "Mapped", "Unmapped", "IovaAlloc", "IovaFree" })
         {
             Assert.Contains(name, manifest, StringComparison.Ordinal);
         }
@@ -30,7 +30,7 @@ public sealed class IommuEventSourceTests
             .Where(attribute => attribute is not null)
             .Select(attribute => attribute!.EventId)
             .ToArray();
-        Assert.Equal(5, ids.Length);
+        Assert.Equal(7, ids.Length);
         Assert.All(ids, id => Assert.True(id > 0));
         Assert.Equal(ids.Length, ids.Distinct().Count());
     }
@@ -59,6 +59,22 @@ public sealed class IommuEventSourceTests
         Assert.Contains(listener.For(domain, "IotlbInvalidation"), e => (long)e.Payload![0]! == domain.Id && (long)e.Payload[1]! == 0x10_0000L && (long)e.Payload[2]! == 0x2000L);
     }
 
+    [Fact]
+    public void IovaAllocAndFree_NameTheCookie_TheIova_AndTheSize()
+    {
+        using var listener = new RecordingListener();
+        using var cookie = new P2pEmu.Iommu.IovaAllocator.DmaIommuCookie();
+
+        Iova iova = cookie.IommuDmaAllocIova(3 * 4096, ulong.MaxValue, isPci: true);
+        cookie.IommuDmaFreeIova(iova, 3 * 4096);
+
+        Assert.NotEqual(0UL, iova.Value);
+        EventWrittenEventArgs alloc = Assert.Single(listener.ForCookie(cookie.Id, "IovaAlloc"));
+        EventWrittenEventArgs free = Assert.Single(listener.ForCookie(cookie.Id, "IovaFree"));
+        Assert.Equal([cookie.Id, (long)iova.Value, 3L * 4096], alloc.Payload!.Select(p => (long)p!));
+        Assert.Equal([cookie.Id, (long)iova.Value, 3L * 4096], free.Payload!.Select(p => (long)p!));
+    }
+
     private sealed class RecordingListener : EventListener
     {
         private readonly List<EventWrittenEventArgs> _events = new();
@@ -69,6 +85,15 @@ public sealed class IommuEventSourceTests
             lock (_events)
             {
                 return _events.Where(e => e.EventName == name && Mentions(e, domain)).ToList();
+            }
+        }
+
+        /// <summary>IOVA events of one cookie.</summary>
+        public List<EventWrittenEventArgs> ForCookie(long cookieId, string name)
+        {
+            lock (_events)
+            {
+                return _events.Where(e => e.EventName == name && (long)e.Payload![0]! == cookieId).ToList();
             }
         }
 

@@ -16,6 +16,7 @@ public sealed class DmaBuf
 
     // Copy on write: readers (the notify loop) take the current array without a lock or a copy.
     private DmaBufAttachment[] _attachments = System.Array.Empty<DmaBufAttachment>();
+    private static long s_nextIno;
     private int _released;
 
     internal DmaBuf(DmaBufHost host, DmaBufExportInfo info, DmaBufOps ops, DmaResv resv)
@@ -27,7 +28,11 @@ public sealed class DmaBuf
         Priv = info.Priv!;
         Resv = resv;
         File = new OpenFile(DmaBufFileOps.Instance, this, info.Flags);
+        Ino = Interlocked.Increment(ref s_nextIno);
     }
+
+    /// <summary>The inode number of the buffer's file, unique in the process (what <c>/sys/kernel/debug/dma_buf/bufinfo</c> lists).</summary>
+    public long Ino { get; }
 
     public DmaBufHost Host { get; }
 

@@ -1,4 +1,5 @@
 using System;
+using P2pEmu.Dma.Diagnostics;
 using P2pEmu.Dma.Mapping;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Topology;
@@ -62,6 +63,12 @@ public sealed partial class DmaBufHost
         dmabuf.Resv.Unlock();
         dmabuf.Ops.Detach?.Invoke(dmabuf, attach);
         attach.MarkDetached();
+        DmaEventSource log = DmaEventSource.Log;
+        if (log.IsEnabled())
+        {
+            log.DmaBufDetach(dmabuf.Ino, DmaEventSource.RequesterId(attach.Dev.Pci), mapped);
+        }
+
         return Errno.None;
     }
 
@@ -162,6 +169,12 @@ public sealed partial class DmaBufHost
 
         dmabuf.AddAttachment(attach);
         dmabuf.Resv.Unlock();
+        DmaEventSource log = DmaEventSource.Log;
+        if (log.IsEnabled())
+        {
+            log.DmaBufAttach(dmabuf.Ino, DmaEventSource.RequesterId(dev.Pci), importerOps is null ? 0 : 1);
+        }
+
         return Result.Ok(attach);
     }
 }

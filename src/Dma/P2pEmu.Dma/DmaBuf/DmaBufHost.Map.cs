@@ -1,4 +1,5 @@
 using System;
+using P2pEmu.Dma.Diagnostics;
 using P2pEmu.Dma.Mapping;
 using P2pEmu.Emulator.Host;
 
@@ -70,6 +71,12 @@ public sealed partial class DmaBufHost
             Violate(DmaBufViolationKind.ExporterReusedTable, "dma_buf_map_attachment", $"{dmabuf.ExpName} returned a table that is still mapped");
         }
 
+        DmaEventSource log = DmaEventSource.Log;
+        if (log.IsEnabled())
+        {
+            log.DmaBufMap(dmabuf.Ino, DmaEventSource.RequesterId(attach.Dev.Pci), DmaEventSource.MappedBytes(table));
+        }
+
         return Result.Ok(table);
     }
 
@@ -123,6 +130,12 @@ public sealed partial class DmaBufHost
         }
 
         attach.RemoveTable(sgt);
+        DmaEventSource log = DmaEventSource.Log;
+        if (log.IsEnabled())
+        {
+            log.DmaBufUnmap(dmabuf.Ino, DmaEventSource.RequesterId(attach.Dev.Pci), DmaEventSource.MappedBytes(sgt));
+        }
+
         dmabuf.Ops.UnmapDmaBuf!(attach, sgt, dir);
         if (PinOnMap(attach))
         {
@@ -187,7 +200,14 @@ public sealed partial class DmaBufHost
             return error;
         }
 
-        foreach (DmaBufAttachment attach in dmabuf.AttachmentArray)
+        DmaBufAttachment[] attachments = dmabuf.AttachmentArray;
+        DmaEventSource log = DmaEventSource.Log;
+        if (log.IsEnabled())
+        {
+            log.DmaBufNotify(dmabuf.Ino, attachments.Length, function == "dma_buf_move_notify" ? 0 : 1);
+        }
+
+        foreach (DmaBufAttachment attach in attachments)
         {
             attach.ImporterOps?.InvalidateMappings?.Invoke(attach);
         }

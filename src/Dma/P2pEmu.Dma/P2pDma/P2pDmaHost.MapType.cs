@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using P2pEmu.Dma.Diagnostics;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Pci;
 using P2pEmu.Emulator.Topology;
@@ -187,6 +188,12 @@ public sealed partial class P2pDmaHost
 
         // Linux stores into the provider's xarray only while the provider still has P2PDMA state.
         GetP2pdma(provider)?.MapTypes.AddOrUpdate(MapTypesIndex(client), calc.MapType, (_, _) => calc.MapType);
+        DmaEventSource log = DmaEventSource.Log;
+        if (log.IsEnabled())
+        {
+            log.MapType(DmaEventSource.RequesterId(provider), DmaEventSource.RequesterId(client), ((long)calc.MapType << 32) | (uint)dist);
+        }
+
         return calc.MapType;
     }
 

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading;
+using P2pEmu.Dma.Diagnostics;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Pci;
 
@@ -129,6 +130,12 @@ public sealed partial class P2pDmaHost
             }
 
             DisableDevice(pdev);
+            DmaEventSource log = DmaEventSource.Log;
+            if (log.IsEnabled())
+            {
+                log.ProviderTeardown(DmaEventSource.RequesterId(pdev), (long)(p2pdma.Pool?.SizeBytes ?? 0), (long)Stopwatch.GetElapsedTime(started).TotalNanoseconds);
+            }
+
             return Errno.None;
         }
         finally

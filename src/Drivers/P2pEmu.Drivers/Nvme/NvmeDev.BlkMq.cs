@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using P2pEmu.Dma.Block;
 
@@ -59,6 +60,14 @@ public sealed partial class NvmeDev
             {
                 return mapped;
             }
+        }
+
+        NvmeEventSource log = NvmeEventSource.Log;
+        if (log.IsEnabled())
+        {
+            iod.CommandTag = ((long)command.CommandId << 16) | ((long)command.Opcode << 8);
+            iod.SubmittedAt = Stopwatch.GetTimestamp();
+            log.SetupCmd(NvmeEventSource.Queue(this, queue), iod.CommandTag | (iod.P2pBus ? 1L : 0L), request.PayloadBytes);
         }
 
         lock (queue.SqLock)
@@ -183,6 +192,15 @@ public sealed partial class NvmeDev
 
         iod.Status = cqe.StatusField;
         iod.Result = cqe.Result;
+        NvmeEventSource log = NvmeEventSource.Log;
+        if (iod.SubmittedAt != 0 && log.IsEnabled())
+        {
+            long latency = (long)Stopwatch.GetElapsedTime(iod.SubmittedAt).TotalNanoseconds;
+            long commandId = iod.CommandTag >> 16;
+            long opcode = (iod.CommandTag >> 8) & 0xFF;
+            log.CompleteRq(NvmeEventSource.Queue(this, queue), (commandId << 32) | (opcode << 16) | iod.Status, latency);
+        }
+
         UnmapData(request, iod);
         CompleteRq(request, iod, queue);
     }

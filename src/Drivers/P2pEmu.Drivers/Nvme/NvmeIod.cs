@@ -45,6 +45,12 @@ internal sealed class NvmeIod
     /// <summary><c>nvme_req(req)-&gt;status</c>: the completion's status field (0: success).</summary>
     public ushort Status { get; set; }
 
+    /// <summary>When the command was sent (<see cref="System.Diagnostics.Stopwatch"/> ticks), taken only while <see cref="NvmeEventSource"/> listens; else 0.</summary>
+    public long SubmittedAt { get; set; }
+
+    /// <summary>The command's id and opcode, for <see cref="NvmeEventSource.CompleteRq"/>.</summary>
+    public long CommandTag { get; set; }
+
     /// <summary><c>nvme_req(req)-&gt;result</c>: completion DW0.</summary>
     public uint Result { get; set; }
 
@@ -57,5 +63,7 @@ internal sealed class NvmeIod
         P2pBus = false;
         Status = 0;
         Result = 0;
+        SubmittedAt = 0;
+        CommandTag = 0;
     }
 }

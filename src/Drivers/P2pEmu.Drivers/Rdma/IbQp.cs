@@ -52,5 +52,8 @@ public sealed class IbQp
 
     internal uint RqHead { get; set; }
 
+    /// <summary>When each send WQE was posted (<see cref="System.Diagnostics.Stopwatch"/> ticks, by index modulo the ring), while <see cref="NicEventSource"/> listens.</summary>
+    internal long[]? PostedAt { get; set; }
+
     public override string ToString() => $"qp {QpNum} on {Pd.Device.Name}";
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Numerics;
 using System.Threading;
 using P2pEmu.Dma.Mapping;
@@ -234,6 +235,14 @@ public sealed partial class RdmaDev
             Put32(wqe, 24, wr.Rkey);
             WriteSges(wqe[32..], wr.SgList);
             _cpu.Write(qp.Sq.Value + ((ulong)(qp.SqProducer & (qp.SqEntries - 1)) * NicHw.SendWqeBytes), wqe);
+            NicEventSource log = NicEventSource.Log;
+            if (log.IsEnabled())
+            {
+                long[] postedAt = qp.PostedAt ??= new long[qp.SqEntries];
+                postedAt[qp.SqProducer & (qp.SqEntries - 1)] = Stopwatch.GetTimestamp();
+                log.PostSend(QpTag(qp.QpNum), ((long)wr.Opcode << 32) | qp.SqProducer, SgeBytes(wr));
+            }
+
             qp.SqProducer++;
             Writel(NicHw.QpDoorbells + (qp.QpNum * 8), qp.SqProducer);
             return Errno.None;
@@ -320,6 +329,20 @@ public sealed partial class RdmaDev
                     }
                 }
 
+                NicEventSource log = NicEventSource.Log;
+                if (log.IsEnabled())
+                {
+                    long status = ((long)cqe[21] << 8) | cqe[20];
+                    if (!isSend)
+                    {
+                        log.RecvCompletion(QpTag(qpn), status, BinaryPrimitives.ReadUInt32LittleEndian(cqe[8..]));
+                    }
+                    else if (qp?.PostedAt is { } postedAt && postedAt[last & (qp.SqEntries - 1)] is long posted and not 0)
+                    {
+                        log.SendCompletion(QpTag(qpn), status, (long)Stopwatch.GetElapsedTime(posted).TotalNanoseconds);
+                    }
+                }
+
                 wc[taken++] = new IbWc(
                     WrId: BinaryPrimitives.ReadUInt64LittleEndian(cqe),
                     Status: (IbWcStatus)cqe[20],
@@ -340,6 +363,20 @@ public sealed partial class RdmaDev
 
             return taken;
         }
+    }
+
+    /// <summary>A QP for <see cref="NicEventSource"/>: this device's instance and the QP number.</summary>
+    private long QpTag(uint qpn) => ((long)Instance << 24) | qpn;
+
+    private static long SgeBytes(IbSendWr wr)
+    {
+        long bytes = 0;
+        foreach (IbSge sge in wr.SgList)
+        {
+            bytes += sge.Length;
+        }
+
+        return bytes;
     }
 
     /// <summary><c>ib_dma_map_sgtable_attrs</c>: maps a kernel table for the NIC (P2P segments by their map type).</summary>

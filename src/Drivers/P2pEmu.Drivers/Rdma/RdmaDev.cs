@@ -52,6 +52,7 @@ public sealed partial class RdmaDev
     private RdmaDev(PciEndpoint pdev, int instance, DmaApi dma, DmaBufHost? dmaBufs, ulong bar0)
     {
         Pdev = pdev;
+        Instance = instance;
         Name = $"rdma{instance}";
         _dma = dma;
         DmaBufs = dmaBufs;
@@ -70,6 +71,9 @@ public sealed partial class RdmaDev
 
     /// <summary>The IB device name (<c>rdma0</c>, <c>rdma1</c>, … in probe order).</summary>
     public string Name { get; }
+
+    /// <summary>The device's instance number (<c>rdma&lt;n&gt;</c>).</summary>
+    public int Instance { get; }
 
     /// <summary>The NIC's DMA device (<c>ibdev-&gt;dma_device</c>): what memory regions are mapped for.</summary>
     public DmaDevice DmaDev { get; }

@@ -31,6 +31,9 @@ internal sealed class IommuEventSource : EventSource
 
         /// <summary>Domain map and unmap calls.</summary>
         public const EventKeywords Mappings = (EventKeywords)0x8;
+
+        /// <summary>IOVA allocations and frees of the DMA API's cookies (verbose: one per mapping).</summary>
+        public const EventKeywords Iova = (EventKeywords)0x10;
     }
 
     /// <summary>
@@ -55,4 +58,12 @@ internal sealed class IommuEventSource : EventSource
     /// <summary>An <see cref="IommuDomain.Unmap"/>: domain id, first IOVA asked for, bytes unmapped.</summary>
     [Event(5, Level = EventLevel.Informational, Keywords = Keywords.Mappings)]
     public void Unmapped(long domainId, long iova, long sizeBytes) => WriteEvent(5, domainId, iova, sizeBytes);
+
+    /// <summary><c>iommu_dma_alloc_iova</c>: the cookie's id, the IOVA (0: the space is exhausted), the size in bytes.</summary>
+    [Event(6, Level = EventLevel.Verbose, Keywords = Keywords.Iova)]
+    public void IovaAlloc(long cookieId, long iova, long sizeBytes) => WriteEvent(6, cookieId, iova, sizeBytes);
+
+    /// <summary><c>iommu_dma_free_iova</c>: the cookie's id, the IOVA, the size in bytes.</summary>
+    [Event(7, Level = EventLevel.Verbose, Keywords = Keywords.Iova)]
+    public void IovaFree(long cookieId, long iova, long sizeBytes) => WriteEvent(7, cookieId, iova, sizeBytes);
 }

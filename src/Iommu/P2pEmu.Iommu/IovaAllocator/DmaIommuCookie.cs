@@ -4,6 +4,7 @@ using System.Numerics;
 using System.Threading;
 using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Fabric;
+using P2pEmu.Iommu.Hardware;
 
 namespace P2pEmu.Iommu.IovaAllocator;
 
@@ -39,6 +40,7 @@ public sealed class DmaIommuCookie : IDisposable
     private readonly ulong? _apertureEnd;
     private readonly ulong _busDmaLimit;
     private readonly bool _dropFailed32BitAttempt;
+    private static long s_nextId;
     private bool _pci32BitWorkaround; // Linux: dev->iommu->pci_32bit_workaround; cleared racily, read with Volatile
 
     /// <summary>Linux <c>iommu_get_dma_cookie</c> plus <c>iommu_dma_init_domain</c>: a domain from pfn max(1, aperture start).</summary>
@@ -56,6 +58,7 @@ public sealed class DmaIommuCookie : IDisposable
         int shift = BitOperations.Log2(granule);
         ulong basePfn = Math.Max(1, options.ApertureStart >> shift);
         Domain = new IovaDomain(granule, basePfn, options.Domain);
+        Id = Interlocked.Increment(ref s_nextId);
         _apertureEnd = options.ApertureEnd;
         _busDmaLimit = options.BusDmaLimit;
         _dropFailed32BitAttempt = options.DropFailed32BitAttempt;
@@ -64,6 +67,9 @@ public sealed class DmaIommuCookie : IDisposable
 
     /// <summary>The IOVA domain the cookie allocates from.</summary>
     public IovaDomain Domain { get; }
+
+    /// <summary>A number unique in the process, naming the cookie in <c>P2pEmu.Iommu</c> IOVA events.</summary>
+    public long Id { get; }
 
     /// <summary>
     /// Whether PCI devices still try below 4 GiB first: true unless <see cref="DmaIommuCookieOptions.ForceDac"/>,
@@ -122,6 +128,12 @@ public sealed class DmaIommuCookie : IDisposable
             pfn = Domain.AllocIovaFast(iovaLen, dmaLimit >> shift, flushRcache: true, cpu);
         }
 
+        IommuEventSource log = IommuEventSource.Log;
+        if (log.IsEnabled())
+        {
+            log.IovaAlloc(Id, (long)(pfn << shift), (long)sizeBytes);
+        }
+
         return new Iova(pfn << shift);
     }
 
@@ -142,6 +154,11 @@ public sealed class DmaIommuCookie : IDisposable
         CheckSize(sizeBytes);
         int shift = Domain.Shift;
         Domain.FreeIovaFast(iova.Value >> shift, sizeBytes >> shift, cpu);
+        IommuEventSource log = IommuEventSource.Log;
+        if (log.IsEnabled())
+        {
+            log.IovaFree(Id, (long)iova.Value, (long)sizeBytes);
+        }
     }
 
     /// <summary>Reserves the x86 MSI window, 0xFEE0_0000 to 0xFEEF_FFFF (an IOMMU reserved region of type MSI).</summary>
