@@ -63,6 +63,21 @@ public sealed partial class DmaBufHost
     /// <summary>Buffers exported and not yet released (<c>dmabuf_list</c>).</summary>
     public int LiveBuffers => _buffers.Count;
 
+    /// <summary>Attachments of the live buffers.</summary>
+    public int LiveAttachments
+    {
+        get
+        {
+            int total = 0;
+            foreach (DmaBuf dmabuf in _buffers.Keys)
+            {
+                total += dmabuf.AttachmentArray.Length;
+            }
+
+            return total;
+        }
+    }
+
     /// <summary>What the framework printed: warnings, each broken rule.</summary>
     public IReadOnlyList<string> KernelLog
     {

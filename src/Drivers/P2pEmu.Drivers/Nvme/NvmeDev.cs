@@ -118,6 +118,21 @@ public sealed partial class NvmeDev : IBlkMqOps
     public NvmeQueue? AdminQueue => _queues.Count > 0 ? _queues[0] : null;
 
     /// <summary>The I/O queues, qid 1 first.</summary>
+    /// <summary>I/O commands completed on the I/O queues (what IOPS counts).</summary>
+    public long CompletedIo
+    {
+        get
+        {
+            long total = 0;
+            for (int i = 1; i < _queues.Count; i++)
+            {
+                total += _queues[i].Completions;
+            }
+
+            return total;
+        }
+    }
+
     public IReadOnlyList<NvmeQueue> IoQueues => _queues.Count > 1 ? _queues.GetRange(1, _queues.Count - 1) : Array.Empty<NvmeQueue>();
 
     /// <summary>The blk-mq tag set over the I/O queues (null without I/O queues).</summary>

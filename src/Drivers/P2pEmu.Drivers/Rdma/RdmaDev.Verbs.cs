@@ -359,6 +359,7 @@ public sealed partial class RdmaDev
             if (taken > 0)
             {
                 Writel(NicHw.CqDoorbells + (cq.Cqn * 4), cq.Consumer);
+                Interlocked.Add(ref _completionsPolled, taken);
             }
 
             return taken;

@@ -48,6 +48,7 @@ public sealed partial class RdmaDev
     private uint _nextQpn = 1;
     private long _qpFatalEvents;
     private long _cqErrorEvents;
+    private long _completionsPolled;
 
     private RdmaDev(PciEndpoint pdev, int instance, DmaApi dma, DmaBufHost? dmaBufs, ulong bar0)
     {
@@ -71,6 +72,9 @@ public sealed partial class RdmaDev
 
     /// <summary>The IB device name (<c>rdma0</c>, <c>rdma1</c>, … in probe order).</summary>
     public string Name { get; }
+
+    /// <summary>Work completions polled from every CQ of the device.</summary>
+    public long CompletionsPolled => Interlocked.Read(ref _completionsPolled);
 
     /// <summary>The device's instance number (<c>rdma&lt;n&gt;</c>).</summary>
     public int Instance { get; }

@@ -10,7 +10,8 @@ namespace P2pEmu.Machine.Diagnostics;
 /// <summary>
 /// The <c>P2pEmu</c> meter (System.Diagnostics.Metrics), visible in <c>dotnet-counters</c> and in
 /// <c>dotnet-trace</c> with counters enabled: bytes carried per fabric path, bytes copied, IOTLB hits and
-/// misses, IOMMU faults, summed over the live machines of the process. The instruments are observable: they
+/// misses, IOMMU faults, NVMe I/O completions (their rate is the IOPS), RDMA work completions, and the live dma-bufs
+/// and attachments, summed over the live machines of the process. The instruments are observable: they
 /// read the emulator's own counters only when a listener polls, so they cost nothing on the DMA path.
 /// </summary>
 public static class MachineMetrics
@@ -50,6 +51,10 @@ public static class MachineMetrics
         meter.CreateObservableCounter("p2pemu.iommu.iotlb.hits", () => SumIommus(u => u.IoTlb.Hits), "{lookup}", "IOTLB hits");
         meter.CreateObservableCounter("p2pemu.iommu.iotlb.misses", () => SumIommus(u => u.IoTlb.Misses), "{lookup}", "IOTLB misses (page-table walks)");
         meter.CreateObservableCounter("p2pemu.iommu.faults", () => SumIommus(u => u.Faults.TotalCount), "{fault}", "IOMMU translation faults");
+        meter.CreateObservableCounter("p2pemu.nvme.completions", () => Sum(SumNvme), "{command}", "NVMe I/O commands completed (its rate is the IOPS)");
+        meter.CreateObservableCounter("p2pemu.rdma.completions", () => Sum(SumRdma), "{completion}", "RDMA work completions polled");
+        meter.CreateObservableUpDownCounter("p2pemu.dmabuf.buffers", () => Sum(m => m.DmaBuf.LiveBuffers), "{buffer}", "dma-bufs exported and not yet released");
+        meter.CreateObservableUpDownCounter("p2pemu.dmabuf.attachments", () => Sum(m => m.DmaBuf.LiveAttachments), "{attachment}", "Attachments of the live dma-bufs");
         return meter;
     }
 
@@ -62,6 +67,28 @@ public static class MachineMetrics
                 yield return new Measurement<long>(Sum(m => m.Fabric.BytesOnPath(path)), new KeyValuePair<string, object?>("path", path.ToString()));
             }
         }
+    }
+
+    private static long SumNvme(Machine machine)
+    {
+        long total = 0;
+        foreach (Drivers.Nvme.NvmeDev dev in machine.NvmeDriver.Devices)
+        {
+            total += dev.CompletedIo;
+        }
+
+        return total;
+    }
+
+    private static long SumRdma(Machine machine)
+    {
+        long total = 0;
+        foreach (Drivers.Rdma.RdmaDev dev in machine.RdmaDriver.Devices)
+        {
+            total += dev.CompletionsPolled;
+        }
+
+        return total;
     }
 
     private static long SumIommus(Func<IommuUnit, long> read) => Sum(m =>
