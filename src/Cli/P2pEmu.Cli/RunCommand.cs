@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Text.Json;
 using P2pEmu.Machine.Scenarios;
+using P2pEmu.Machine.Scenarios.Workload;
 using Spectre.Console;
 
 namespace P2pEmu.Cli;
@@ -15,7 +16,7 @@ internal sealed class RunCommand
 
     private readonly Argument<string?> _scenario = Commands.NoOptionLikeValues(new Argument<string?>("SCENARIO")
     {
-        Description = "a topology file, an lspci -xxxx dump or a built-in topology name (default: the built-in default)",
+        Description = "a scenario file (docs/scenarios.md), or a topology file, an lspci -xxxx dump or a built-in topology name to run the default scenario on (default: the built-in default)",
         Arity = ArgumentArity.ZeroOrOne,
     });
 
@@ -53,6 +54,17 @@ internal sealed class RunCommand
         string source = parse.GetValue(_scenario) ?? Commands.DefaultTopology;
         bool json = parse.GetValue(_json);
         IAnsiConsole? progress = json ? null : context.ProgressConsole;
+        if (File.Exists(source) && ScenarioFile.LooksLikeScenario(File.ReadAllText(source)))
+        {
+            if (parse.GetValue(_soak) || parse.GetValue(_pcap) is not null)
+            {
+                context.Error.WriteLine("p2pemu: --soak and --pcap run the default scenario; a scenario file says what it runs");
+                return Commands.ExitUsage;
+            }
+
+            return Scenario(ScenarioFile.Load(source), json, progress, context);
+        }
+
         if (parse.GetValue(_soak))
         {
             TimeSpan? duration = parse.GetValue(_duration) is double seconds ? TimeSpan.FromSeconds(seconds) : null;
@@ -67,6 +79,13 @@ internal sealed class RunCommand
     {
         TransferReport report = RunStages.Show(progressConsole, stages => DefaultScenario.Run(topology, pcap, new StageProgress(stages)));
         output.Write(json ? JsonSerializer.Serialize(report, s_json) + Environment.NewLine : TransferReportText.Render(report));
+        return report.IntegrityOk ? Commands.ExitOk : Commands.ExitIntegrityFailure;
+    }
+
+    private static int Scenario(ScenarioDescription scenario, bool json, IAnsiConsole? progressConsole, CommandContext context)
+    {
+        ScenarioReport report = RunStages.Show(progressConsole, stages => ScenarioRunner.Run(scenario, new StageProgress(stages), context.CancellationToken));
+        context.Output.Write(json ? JsonSerializer.Serialize(report, s_json) + Environment.NewLine : ScenarioReportText.Render(report));
         return report.IntegrityOk ? Commands.ExitOk : Commands.ExitIntegrityFailure;
     }
 

@@ -4,8 +4,8 @@ using System.Text.Json;
 
 namespace P2pEmu.Emulator.Topology.Json;
 
-/// <summary>ACS bit sets in topology files: a list of mnemonics (SV TB RR CR UF EC DT) or a hex string.</summary>
-internal static class AcsText
+/// <summary>ACS bit sets in topology and scenario files: a list of mnemonics (SV TB RR CR UF EC DT) or a hex string.</summary>
+public static class AcsText
 {
     private static readonly (string Mnemonic, AcsFlags Bit)[] s_bits =
     [

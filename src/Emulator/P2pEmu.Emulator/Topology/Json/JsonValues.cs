@@ -6,10 +6,10 @@ using System.Text.Json;
 namespace P2pEmu.Emulator.Topology.Json;
 
 /// <summary>
-/// Typed reads of topology JSON values. Every failure is a <see cref="TopologyException"/> naming the
-/// JSON path of the offending value.
+/// Typed reads of the JSON values of topology and scenario files. Every failure is a <see cref="TopologyException"/>
+/// naming the JSON path of the offending value.
 /// </summary>
-internal static class JsonValues
+public static class JsonValues
 {
     /// <summary>The path of property <paramref name="name"/> of the object at <paramref name="path"/>.</summary>
     public static string PropertyPath(string path, string name)

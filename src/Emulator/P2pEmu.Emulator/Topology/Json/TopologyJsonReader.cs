@@ -31,20 +31,40 @@ public static class TopologyJsonReader
     /// </exception>
     public static TopologyDescription Parse(string json)
     {
-        ArgumentNullException.ThrowIfNull(json);
-        JsonDocument document;
+        using JsonDocument document = ParseDocument(json);
+        return TopologyJsonParser.Read(document.RootElement);
+    }
+
+    /// <summary>
+    /// Validates a topology object found inside another document (a scenario's inline <c>topology</c>): as
+    /// <see cref="Parse"/>, with every error path under <paramref name="path"/> instead of <c>$</c>.
+    /// </summary>
+    /// <exception cref="TopologyException">The object does not describe a valid topology.</exception>
+    public static TopologyDescription Read(JsonElement value, string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
         try
         {
-            document = JsonDocument.Parse(json, s_options);
+            return TopologyJsonParser.Read(value);
+        }
+        catch (TopologyException e) when (e.Path.StartsWith('$'))
+        {
+            throw new TopologyException(path + e.Path[1..], e.Problem);
+        }
+    }
+
+    /// <summary>Parses JSON the way topology files are read: comments and trailing commas allowed.</summary>
+    /// <exception cref="TopologyException">The text is not JSON (path <c>$</c>, with the line and byte of the error).</exception>
+    public static JsonDocument ParseDocument(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        try
+        {
+            return JsonDocument.Parse(json, s_options);
         }
         catch (JsonException ex)
         {
             throw new TopologyException("$", DescribeSyntaxError(ex));
-        }
-
-        using (document)
-        {
-            return TopologyJsonParser.Read(document.RootElement);
         }
     }
 
