@@ -92,6 +92,45 @@ public sealed class CliRunTests
         Assert.EndsWith("integrity ok" + Environment.NewLine, output.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Run_OfAScenarioFile_ReportsItsPathsAndFaults_AsJson()
+    {
+        string file = Path.Combine(LayeringTests.RepositoryRoot(), "examples", "scenarios", "dmabuf-revoke.jsonc");
+
+        (int exit, string output, string error) = CliRunner.Run("run", file, "--json");
+
+        Assert.Equal(Commands.ExitOk, exit);
+        Assert.Equal(string.Empty, error);
+        using var json = JsonDocument.Parse(output);
+        JsonElement root = json.RootElement;
+        Assert.Equal("dmabuf-revoke", root.GetProperty("name").GetString());
+        Assert.True(root.GetProperty("integrityOk").GetBoolean());
+        JsonElement path = Assert.Single(root.GetProperty("paths").EnumerateArray().ToArray());
+        Assert.Equal(10L * 65536, path.GetProperty("bytes").GetInt64());
+        Assert.Equal("chunk 10: IB_WC_REM_ACCESS_ERR", path.GetProperty("errors")[0].GetString());
+        JsonElement fault = Assert.Single(root.GetProperty("faults").EnumerateArray().ToArray());
+        Assert.Equal(("revoke-dmabuf", "accel0", 9), (fault.GetProperty("action").GetString(), fault.GetProperty("device").GetString(), fault.GetProperty("afterChunk").GetInt32()));
+    }
+
+    [Fact]
+    public void Run_OfABadScenarioFile_IsBadInput_NamingTheJsonPath()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"p2pemu-bad-{Guid.NewGuid():N}.jsonc");
+        File.WriteAllText(file, """{ "topology": "default", "transfers": [ { "path": "dma", "from": "nvme0", "to": "nvme9", "size": 1 } ] }""");
+        try
+        {
+            (int exit, string output, string error) = CliRunner.Run("run", file);
+
+            Assert.Equal(Commands.ExitBadInput, exit);
+            Assert.Equal(string.Empty, output);
+            Assert.StartsWith("p2pemu: $.transfers[0].to: 'nvme9' is neither \"host\" nor a device that publishes p2pmem", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Theory]
     [InlineData("run", "--duration", "5")]
     [InlineData("run", "--soak", "--duration", "0")]

@@ -27,9 +27,10 @@ internal sealed class DmabufTransfer : RdmaWriteTransfer
     protected override IbMr? RegisterTarget(RdmaPair.RdmaEnd far)
     {
         _vdev = Machine.Vfio.Devices.First(v => v.Pdev.Name == Spec.To);
+        ulong exported = ExportedBytes(Spec);
         Result<int> deviceFd = _vdev.Open(_user);
-        Result<int> fd = deviceFd.IsSuccess ? _vdev.IoctlDeviceFeature(_user, deviceFd.Value, RdmaScenario.DmaBufFeature(region: 1, Spec.Offset + Spec.Size)) : deviceFd.Error;
-        Result<IbMr> mr = fd.IsSuccess ? far.Dev.RegUserMrDmabuf(far.Pd, 0, Spec.Offset + Spec.Size, RemoteIova, _user, fd.Value, RdmaPair.AllAccess) : fd.Error;
+        Result<int> fd = deviceFd.IsSuccess ? _vdev.IoctlDeviceFeature(_user, deviceFd.Value, RdmaScenario.DmaBufFeature(region: 1, exported)) : deviceFd.Error;
+        Result<IbMr> mr = fd.IsSuccess ? far.Dev.RegUserMrDmabuf(far.Pd, 0, exported, RemoteIova, _user, fd.Value, RdmaPair.AllAccess) : fd.Error;
         _deviceFd = deviceFd.IsSuccess ? deviceFd.Value : -1;
         if (!mr.IsSuccess)
         {
@@ -43,6 +44,9 @@ internal sealed class DmabufTransfer : RdmaWriteTransfer
             : "-";
         return mr.Value;
     }
+
+    /// <summary>vfio-pci exports whole pages: [0, offset + size) rounded up to a page.</summary>
+    public static ulong ExportedBytes(WorkloadTransfer spec) => (spec.Offset + spec.Size + 4095) & ~4095UL;
 
     /// <summary>The process closes the vfio device: the exporter revokes every dma-buf of it.</summary>
     public Errno Revoke()

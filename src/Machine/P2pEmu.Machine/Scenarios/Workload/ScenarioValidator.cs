@@ -62,7 +62,7 @@ public static class ScenarioValidator
                 List<string> accelerators = [.. machine.Vfio.Devices.Where(v => machine.Accelerators.ContainsKey(v.Pdev.Name)).Select(v => v.Pdev.Name)];
                 Require(accelerators.Contains(t.To), to, $"no accelerator bound to vfio-pci named '{t.To}'", accelerators);
                 ulong memory = ((PciEndpoint)machine.Fabric[t.To]).GetBar(1)?.SizeBytes ?? 0;
-                if (bytes > memory)
+                if (DmabufTransfer.ExportedBytes(t) > memory)
                 {
                     throw new TopologyException(JsonValues.PropertyPath(t.JsonPath, "size"), $"offset {t.Offset} + size {t.Size} is more than {t.To}'s {memory} bytes of memory");
                 }
