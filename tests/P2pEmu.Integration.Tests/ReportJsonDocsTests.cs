@@ -41,6 +41,20 @@ public sealed partial class ReportJsonDocsTests
         Assert.All(json.RootElement.GetProperty("paths").EnumerateArray(), path => Assert.Equal(s_documented["`paths[]`"], Keys(path)));
     }
 
+    [Fact]
+    public void AScenariosFields_AreTheDocumentedOnes()
+    {
+        string file = Path.Combine(LayeringTests.RepositoryRoot(), "examples", "scenarios", "pgmap-removal.jsonc");
+        (int exit, string output, _) = CliRunner.Run("run", file, "--json");
+
+        Assert.Equal(0, exit);
+        using var json = JsonDocument.Parse(output);
+        Assert.Equal(s_documented["A scenario"], Keys(json.RootElement));
+        Assert.All(json.RootElement.GetProperty("paths").EnumerateArray(), path => Assert.Equal(s_documented["`paths[]`"], Keys(path)));
+        Assert.All(json.RootElement.GetProperty("faults").EnumerateArray(), fault => Assert.Equal(s_documented["`faults[]`"], Keys(fault)));
+        Assert.NotEmpty(json.RootElement.GetProperty("faults").EnumerateArray());
+    }
+
     private static string[] Keys(JsonElement element) => [.. element.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal)];
 
     /// <summary>Each heading's table: the backquoted names in its first column.</summary>
