@@ -20,7 +20,7 @@ internal sealed class HostBuffer : IDisposable
         _busAddress = busAddress;
         _order = order;
         _length = length;
-        Pages = Enumerable.Range(0, (int)(length / HostPageAllocator.PageSize))
+        Pages = Enumerable.Range(0, (int)((length + HostPageAllocator.PageSize - 1) / HostPageAllocator.PageSize))
             .Select(i => new PhysAddress(busAddress + ((ulong)i * HostPageAllocator.PageSize)))
             .ToList();
     }
