@@ -17,6 +17,7 @@ public sealed class DmaBuf
     // Copy on write: readers (the notify loop) take the current array without a lock or a copy.
     private DmaBufAttachment[] _attachments = System.Array.Empty<DmaBufAttachment>();
     private static long s_nextIno;
+    private DmaBufMmapFile? _mmapFile;
     private int _released;
 
     internal DmaBuf(DmaBufHost host, DmaBufExportInfo info, DmaBufOps ops, DmaResv resv)
@@ -30,6 +31,9 @@ public sealed class DmaBuf
         File = new OpenFile(DmaBufFileOps.Instance, this, info.Flags);
         Ino = Interlocked.Increment(ref s_nextIno);
     }
+
+    /// <summary>The buffer's file as address spaces map it (<c>mmap(2)</c> of its fd).</summary>
+    internal DmaBufMmapFile MmapFile => _mmapFile ??= new DmaBufMmapFile(this);
 
     /// <summary>The inode number of the buffer's file, unique in the process (what <c>/sys/kernel/debug/dma_buf/bufinfo</c> lists).</summary>
     public long Ino { get; }

@@ -1,5 +1,6 @@
 using System;
 using System.Threading;
+using P2pEmu.Dma.Mm;
 using P2pEmu.Emulator.Host;
 
 namespace P2pEmu.Dma.DmaBuf;
@@ -13,15 +14,17 @@ namespace P2pEmu.Dma.DmaBuf;
 /// </summary>
 /// <remarks>
 /// <para>
-/// This is the part of a VMA the spec's dma-buf rules need (§5.8), not a process address space: there is no virtual
-/// address, and offsets are relative to the start of the mapping.
+/// Mapped into a process's address space (<see cref="DmaBufHost.DmaBufMmap(DmaBuf, MmStruct, ulong, Prot, ulong)"/>) it
+/// is the VMA's <see cref="IPfnMap"/>: its entries are the special PTEs of a VM_PFNMAP | VM_IO mapping, and offsets are
+/// relative to the start of the mapping. Made on its own (<see cref="DmaBufHost.DmaBufMmap(DmaBuf, ulong, ulong, bool)"/>)
+/// it is such a mapping without a virtual address, for code that only needs the dma-buf rules (§5.8).
 /// </para>
 /// <para>
 /// Thread safety: accesses, installs and zaps serialize on the mapping's page-table lock, so when a zap returns no
 /// access through an old entry is in progress. The fault handler runs without that lock.
 /// </para>
 /// </remarks>
-public sealed class DmaBufCpuMapping
+public sealed class DmaBufCpuMapping : IPfnMap
 {
     /// <summary>The CPU page size.</summary>
     public const ulong PageSize = 4096;
@@ -29,6 +32,7 @@ public sealed class DmaBufCpuMapping
     private readonly Lock _pageTableLock = new();
     private readonly ulong[] _ptes;
     private bool _unmapped;
+    private int _vmaRefs = 1;
 
     internal DmaBufCpuMapping(DmaBuf dmabuf, ulong pageOffset, ulong pageCount, bool shared)
     {
@@ -156,6 +160,18 @@ public sealed class DmaBufCpuMapping
 
         DmaBuf.RemoveCpuMapping(this);
         DmaBuf.File.Put();
+    }
+
+    /// <inheritdoc/>
+    public void VmaOpen() => Interlocked.Increment(ref _vmaRefs);
+
+    /// <inheritdoc/>
+    public void VmaClose()
+    {
+        if (Interlocked.Decrement(ref _vmaRefs) == 0)
+        {
+            Unmap();
+        }
     }
 
     /// <summary>Clears every entry; later accesses fault again.</summary>

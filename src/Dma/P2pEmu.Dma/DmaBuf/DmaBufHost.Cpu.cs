@@ -1,5 +1,6 @@
 using System;
 using P2pEmu.Dma.Mapping;
+using P2pEmu.Dma.Mm;
 using P2pEmu.Emulator.Host;
 
 namespace P2pEmu.Dma.DmaBuf;
@@ -53,6 +54,21 @@ public sealed partial class DmaBufHost
 
         dmabuf.AddCpuMapping(mapping);
         return Result.Ok(mapping);
+    }
+
+    /// <summary>
+    /// <c>mmap(2)</c> of the buffer's fd in <paramref name="mm"/>: a shared mapping of <paramref name="length"/> bytes from
+    /// byte <paramref name="offset"/> of the buffer at an address the address space picks. The VMA is VM_PFNMAP | VM_IO:
+    /// its entries are the exporter's (see <see cref="DmaBufMmap(DmaBuf, ulong, ulong, bool)"/>), so CPU loads and stores
+    /// work, while O_DIRECT and <c>pin_user_pages</c> on it fail with EFAULT, as Linux's GUP fails on such mappings.
+    /// <c>munmap</c> drops the mapping's reference to the buffer's file.
+    /// </summary>
+    /// <returns>The user address; the errors of <see cref="MmStruct.Mmap"/> and of the exporter's mmap.</returns>
+    public Result<ulong> DmaBufMmap(DmaBuf dmabuf, MmStruct mm, ulong length, Prot prot, ulong offset = 0)
+    {
+        Own(dmabuf);
+        ArgumentNullException.ThrowIfNull(mm);
+        return mm.Mmap(0, length, prot, MapFlags.Shared, dmabuf.MmapFile, offset);
     }
 
     /// <summary>

@@ -63,6 +63,13 @@ public sealed partial class MmStruct
                 return Errno.EFAULT;
             }
 
+            if (vma.PfnMap is { } pfn)
+            {
+                // Special entries: no struct page, the owner's map resolves them (and faults them in).
+                ulong offset = vma.PfnMapOffset + (address - vma.Start);
+                return access == VmFlags.Read ? pfn.Read(offset, readInto) : pfn.Write(offset, writeFrom);
+            }
+
             lock (_pageTableLock)
             {
                 Errno error = FaultInLocked(vma, pageAddress, out Page? page);

@@ -100,6 +100,7 @@ public sealed partial class MmStruct
                     ZapPteRange(vma.Start, vma.End);
                     file.Mapping.Unlink(vma);
                     vma.IsDetached = true;
+                    vma.PfnMap?.VmaClose();
                     return error;
                 }
             }
@@ -261,17 +262,18 @@ public sealed partial class MmStruct
             var pieces = new List<VmAreaStruct>(2);
             if (vma.Start < start)
             {
-                pieces.Add(new VmAreaStruct(this, vma.Start, start, vma.Flags, vma.File, vma.PgOff));
+                pieces.Add(vma.Piece(vma.Start, start, vma.PgOff));
             }
 
             if (end < vma.End)
             {
                 ulong pgOff = vma.IsAnonymous ? 0 : vma.PgOff + ((end - vma.Start) >> Page.PageShift);
-                pieces.Add(new VmAreaStruct(this, end, vma.End, vma.Flags, vma.File, pgOff));
+                pieces.Add(vma.Piece(end, vma.End, pgOff));
             }
 
             vma.File?.Mapping.Replace(vma, pieces);
             vma.IsDetached = true;
+            vma.PfnMap?.VmaClose();
             int index = _vmas.IndexOf(vma);
             _vmas.RemoveAt(index);
             _vmas.InsertRange(index, pieces);

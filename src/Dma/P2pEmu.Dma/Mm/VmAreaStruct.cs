@@ -49,6 +49,47 @@ public sealed class VmAreaStruct
     /// <summary><c>vma_is_anonymous</c>.</summary>
     public bool IsAnonymous => File is null;
 
+    /// <summary>
+    /// The special entries of a VM_PFNMAP | VM_IO mapping, set by the file's mmap operation (<see cref="SetPfnMap"/>);
+    /// null for mappings of pages.
+    /// </summary>
+    public IPfnMap? PfnMap { get; private set; }
+
+    /// <summary>Where <see cref="Start"/> falls in <see cref="PfnMap"/> (a piece of a split VMA starts inside it).</summary>
+    public ulong PfnMapOffset { get; private set; }
+
+    /// <summary>
+    /// For a file's mmap operation: the mapping is of page frames without <c>struct page</c> (MMIO), reached through
+    /// <paramref name="map"/>: the VMA becomes VM_PFNMAP | VM_IO | VM_DONTEXPAND, as <c>remap_pfn_range</c> and the
+    /// mmap operations of vfio-pci and dma-buf exporters make it. The VMA takes over the caller's reference.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The VMA already has a PFN map or maps pages.</exception>
+    public void SetPfnMap(IPfnMap map)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        if (PfnMap is not null || (Flags & VmFlags.MixedMap) != 0)
+        {
+            throw new InvalidOperationException("The VMA already maps pages or page frames.");
+        }
+
+        PfnMap = map;
+        Flags |= VmFlags.PfnMap | VmFlags.Io | VmFlags.DontExpand;
+    }
+
+    /// <summary>A piece of this VMA from <paramref name="start"/> to <paramref name="end"/>, sharing its PFN map (with a reference of its own).</summary>
+    internal VmAreaStruct Piece(ulong start, ulong end, ulong pgOff)
+    {
+        var piece = new VmAreaStruct(Mm, start, end, Flags, File, pgOff);
+        if (PfnMap is not null)
+        {
+            PfnMap.VmaOpen();
+            piece.PfnMap = PfnMap;
+            piece.PfnMapOffset = PfnMapOffset + (start - Start);
+        }
+
+        return piece;
+    }
+
     /// <summary>True once the VMA left its address space (unmapped, or split into new pieces).</summary>
     public bool IsDetached { get; internal set; }
 
@@ -62,6 +103,11 @@ public sealed class VmAreaStruct
     public Errno VmInsertPage(ulong address, Page page)
     {
         ArgumentNullException.ThrowIfNull(page);
+        if (PfnMap is not null)
+        {
+            throw new InvalidOperationException("vm_insert_page on a VM_PFNMAP mapping.");
+        }
+
         if ((address & (Page.PageSize - 1)) != 0)
         {
             throw new ArgumentException("vm_insert_page needs a page-aligned address.", nameof(address));

@@ -1,13 +1,16 @@
 using System;
 using System.Collections.Generic;
 using System.Threading;
+using P2pEmu.Dma.Mm;
 using P2pEmu.Emulator.Host;
 
 namespace P2pEmu.Dma.Userspace;
 
 /// <summary>
-/// A user process as far as file descriptors go: a table of descriptors, each holding a reference to an
-/// <see cref="OpenFile"/>. New descriptors take the lowest free number, as POSIX requires.
+/// A user process: a table of descriptors, each holding a reference to an <see cref="OpenFile"/> (new descriptors take
+/// the lowest free number, as POSIX requires), and, when it was given one, its address space (<see cref="Mm"/>), where
+/// its mappings live side by side — anonymous memory, p2pmem through <c>allocate</c> (pages GUP can pin with
+/// FOLL_PCI_P2PDMA), dma-bufs (VM_PFNMAP | VM_IO: GUP fails with EFAULT).
 /// </summary>
 /// <remarks>Thread safety: the table serializes on one lock; references are dropped outside it.</remarks>
 public sealed class Process
@@ -30,7 +33,18 @@ public sealed class Process
         MaxFiles = maxFiles;
     }
 
+    /// <summary>A process with an address space; <see cref="Exit"/> tears it down (<c>exit_mm</c>), then closes the descriptors (<c>exit_files</c>).</summary>
+    public Process(string name, MmStruct mm, int maxFiles = DefaultMaxFiles)
+        : this(name, maxFiles)
+    {
+        ArgumentNullException.ThrowIfNull(mm);
+        Mm = mm;
+    }
+
     public string Name { get; }
+
+    /// <summary><c>current-&gt;mm</c>: the process's address space; null for a process made without one.</summary>
+    public MmStruct? Mm { get; }
 
     /// <summary><c>RLIMIT_NOFILE</c>: descriptors are below this number.</summary>
     public int MaxFiles { get; }
@@ -122,7 +136,7 @@ public sealed class Process
         return Errno.None;
     }
 
-    /// <summary>The process exits: every descriptor is closed, lowest first.</summary>
+    /// <summary>The process exits: its address space goes (every mapping unmapped), then every descriptor is closed, lowest first.</summary>
     public void Exit()
     {
         int count;
@@ -131,6 +145,7 @@ public sealed class Process
             count = _files.Count;
         }
 
+        Mm?.Dispose();
         for (int fd = 0; fd < count; fd++)
         {
             Close(fd);
