@@ -46,7 +46,7 @@ public static class PathScenario
             Add(PgmapPath.Run(machine, source, target, 2L * bytes, (ulong)bytes, random, timedPasses));
         }
 
-        Add(DmabufRevokePath.Run(machine, (ulong)bytes, random));
+        Add(DmabufRevokePath.Run(machine, (ulong)bytes, seed));
         Add(RefusedPairPath.Run(machine, (ulong)bytes, random));
         return paths;
     }
