@@ -11,6 +11,7 @@ using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Memory;
 using P2pEmu.Emulator.Pci;
 using P2pEmu.Emulator.Topology;
+using P2pEmu.Machine.Bench;
 
 namespace P2pEmu.Benchmarks;
 

@@ -41,15 +41,17 @@ public static class Commands
         var topo = new TopoCommand();
         var p2p = new P2pCommand();
         var trace = new TraceCommand();
+        var bench = new BenchCommand();
         var root = new RootCommand($"p2pemu: a PCIe machine doing peer-to-peer DMA the way Linux does it. Without a command, `run` on the built-in default. Built-in topologies: {string.Join(", ", BuiltInTopologies.Names)}.")
         {
-            run.Command, topo.Command, p2p.Command, trace.Command,
+            run.Command, topo.Command, p2p.Command, bench.Command, trace.Command,
         };
         root.SetAction(_ => RunCommand.Default(DefaultTopology, json: false, pcap: null, progressConsole, output));
         run.Command.SetAction(parse => run.Invoke(parse, context));
         topo.Command.SetAction(parse => topo.Invoke(parse, context));
         p2p.Command.SetAction(parse => p2p.Invoke(parse, context));
         trace.Command.SetAction(parse => trace.Invoke(parse, context));
+        bench.Command.SetAction(parse => bench.Invoke(parse, context));
 
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -3,7 +3,7 @@ using P2pEmu.Dma.Block;
 using P2pEmu.Dma.P2pDma;
 using P2pEmu.Emulator.Addressing;
 
-namespace P2pEmu.Benchmarks;
+namespace P2pEmu.Machine.Bench;
 
 /// <summary>
 /// Random 4 KiB reads at a fixed queue depth through the block layer's asynchronous path, the way io_uring drives a
@@ -12,7 +12,7 @@ namespace P2pEmu.Benchmarks;
 /// the replacements of one pass submitted under one <see cref="BlkPlug"/> (one doorbell per pass).
 /// </summary>
 /// <remarks>No allocation per I/O: the bios are reset and reused, the block numbers come from a xorshift generator.</remarks>
-internal sealed class QueueDepthRunner
+public sealed class QueueDepthRunner
 {
     private const uint BlockBytes = 4096;
 
@@ -28,6 +28,10 @@ internal sealed class QueueDepthRunner
     /// <param name="blockCount">Reads go to blocks 0 to <paramref name="blockCount"/> − 1 (4 KiB each).</param>
     public QueueDepthRunner(BlockDevice disk, P2pDmaHost p2p, ulong[] pages, ulong blockCount, ulong seed)
     {
+        System.ArgumentNullException.ThrowIfNull(disk);
+        System.ArgumentNullException.ThrowIfNull(p2p);
+        System.ArgumentNullException.ThrowIfNull(pages);
+        System.ArgumentOutOfRangeException.ThrowIfZero(blockCount);
         _disk = disk;
         _pages = pages;
         _blockCount = blockCount;
