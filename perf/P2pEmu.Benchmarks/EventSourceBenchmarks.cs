@@ -9,8 +9,9 @@ namespace P2pEmu.Benchmarks;
 
 /// <summary>
 /// What an EventSource call site costs on a hot path: with nobody listening it is the <c>IsEnabled</c> check alone
-/// (target: within a nanosecond of the empty baseline, 0 B); with a listener enabled at Verbose, the typed
-/// (long, long, long) <c>WriteEvent</c> (0 B per event: no boxing, no params array).
+/// (target: within a nanosecond of the empty baseline, 0 B); with an in-process <see cref="EventListener"/> enabled at
+/// Verbose, the typed (long, long, long) <c>WriteEvent</c> plus the listener's dispatch, which allocates its
+/// <see cref="EventWrittenEventArgs"/> (an EventPipe session, as <c>p2pemu trace</c> opens, has no such dispatch).
 /// </summary>
 /// <remarks>Not sealed: BenchmarkDotNet derives from benchmark classes.</remarks>
 [MemoryDiagnoser]

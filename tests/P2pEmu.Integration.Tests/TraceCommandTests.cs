@@ -75,10 +75,7 @@ public sealed class TraceCommandTests
             WaitForDiagnostics(soak.Id);
             Thread.Sleep(1500);
 
-            using (Process kill = Process.Start("kill", ["-INT", soak.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            {
-                kill.WaitForExit();
-            }
+            Assert.Equal(0, NativeMethods.Kill(soak.Id, NativeMethods.SigInt));
 
             string report = soak.StandardOutput.ReadToEnd();
             Assert.True(soak.WaitForExit(60_000));
@@ -142,5 +139,14 @@ public sealed class TraceCommandTests
             Assert.True(Environment.TickCount64 < deadline, $"process {pid} published no diagnostics endpoint");
             Thread.Sleep(50);
         }
+    }
+
+    private static class NativeMethods
+    {
+        public const int SigInt = 2;
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+        [System.Runtime.InteropServices.DefaultDllImportSearchPaths(System.Runtime.InteropServices.DllImportSearchPath.SafeDirectories)]
+        public static extern int Kill(int pid, int signal);
     }
 }
