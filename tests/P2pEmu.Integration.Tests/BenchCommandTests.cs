@@ -36,6 +36,29 @@ public sealed class BenchCommandTests
         Assert.All(iops, i => Assert.Equal("nvme0n1", i.GetProperty("disk").GetString()));
     }
 
+    [Fact]
+    public void Bench_Plot_WritesAnSvgWithALinePerPathAndOneForMemcpy()
+    {
+        string file = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"p2pemu-plot-{Guid.NewGuid():N}.svg");
+        try
+        {
+            (int exit, _, _) = CliRunner.Run("bench", "--sizes", "64KiB,128KiB", "--depths", "1", "--plot", file);
+
+            Assert.Equal(Commands.ExitOk, exit);
+            var svg = System.Xml.Linq.XDocument.Load(file);
+            System.Xml.Linq.XNamespace ns = "http://www.w3.org/2000/svg";
+            System.Xml.Linq.XElement[] lines = [.. svg.Descendants(ns + "polyline")];
+            Assert.Equal(4, lines.Length);
+            Assert.All(lines, l => Assert.Equal(2, l.Attribute("points")!.Value.Split(' ').Length)); // two sizes each
+            Assert.Single(lines, l => l.Attribute("stroke-dasharray") is not null); // memcpy
+            Assert.Contains(svg.Descendants(ns + "text"), t => t.Value == "128 KiB");
+        }
+        finally
+        {
+            System.IO.File.Delete(file);
+        }
+    }
+
     [Theory]
     [InlineData("bench", "--sizes", "1000")]
     [InlineData("bench", "--sizes", "lots")]

@@ -2,6 +2,7 @@ using System;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
@@ -36,11 +37,12 @@ internal sealed class BenchCommand
     };
 
     private readonly Option<bool> _json = new("--json") { Description = "print the figures as one JSON object" };
+    private readonly Option<FileInfo?> _plot = new("--plot") { Description = "also write throughput against size per path as an SVG chart", HelpName = "FILE" };
 
     public BenchCommand() =>
         Command = new Command("bench", "macro throughput per path and IOPS per queue depth, each as a ratio to a same-run memcpy (build with -c Release for figures)")
         {
-            _topology, _sizes, _depths, _json,
+            _topology, _sizes, _depths, _json, _plot,
         };
 
     public Command Command { get; }
@@ -53,6 +55,11 @@ internal sealed class BenchCommand
         string topology = parse.GetValue(_topology) ?? Commands.DefaultTopology;
         BenchReport report = RunStages.Show(json ? null : context.ProgressConsole, stages => MacroBench.Run(topology, sizes, depths, new StageProgress(stages)));
         context.Output.Write(json ? JsonSerializer.Serialize(report, s_json) + Environment.NewLine : Render(report));
+        if (parse.GetValue(_plot) is { } plot && report.Throughput.Count > 0)
+        {
+            File.WriteAllText(plot.FullName, ThroughputPlot.Render(report));
+        }
+
         return Commands.ExitOk;
     }
 
