@@ -8,7 +8,8 @@ namespace P2pEmu.Machine.Bench;
 
 /// <summary>
 /// The macro run's throughput against transfer size as an SVG line chart: one line per path and a dashed one for the
-/// same-run memcpy, sizes on a log-2 axis, GB/s on a linear one.
+/// same-run memcpy, sizes on a log-2 axis, GB/s on a log-10 one (memcpy from the caches is an order of magnitude above
+/// the paths).
 /// </summary>
 public static class ThroughputPlot
 {
@@ -31,11 +32,13 @@ public static class ThroughputPlot
         }
 
         List<long> sizes = [.. report.Throughput.Select(t => t.Bytes).Distinct().Order()];
-        double maxGbps = report.Throughput.Max(t => Math.Max(t.Gbps, t.MemcpyGbps)) * 1.1;
+        double maxDecade = Math.Ceiling(Math.Log10(report.Throughput.Max(t => Math.Max(t.Gbps, t.MemcpyGbps))));
+        double minDecade = Math.Floor(Math.Log10(Math.Max(1e-3, report.Throughput.Min(t => Math.Min(t.Gbps, t.MemcpyGbps)))));
+        minDecade = Math.Min(minDecade, maxDecade - 1);
         double minLog = Math.Log2(sizes[0]);
         double maxLog = Math.Max(minLog + 1, Math.Log2(sizes[^1]));
         double X(long bytes) => Left + ((Math.Log2(bytes) - minLog) / (maxLog - minLog) * (Width - Left - Right));
-        double Y(double gbps) => Height - Bottom - (gbps / maxGbps * (Height - Top - Bottom));
+        double Y(double gbps) => Height - Bottom - ((Math.Log10(Math.Max(gbps, 1e-3)) - minDecade) / (maxDecade - minDecade) * (Height - Top - Bottom));
         var svg = new StringBuilder();
         svg.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" font-family=\"sans-serif\" font-size=\"12\">\n");
         svg.Append(CultureInfo.InvariantCulture, $"<rect width=\"{Width}\" height=\"{Height}\" fill=\"white\"/>\n");
@@ -47,15 +50,15 @@ public static class ThroughputPlot
             svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{X(size):F1}\" y=\"{Height - Bottom + 18}\" text-anchor=\"middle\">{Label(size)}</text>\n");
         }
 
-        for (int tick = 0; tick <= 5; tick++)
+        for (double decade = minDecade; decade <= maxDecade; decade++)
         {
-            double gbps = maxGbps * tick / 5;
-            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left - 6}\" y=\"{Y(gbps) + 4:F1}\" text-anchor=\"end\">{gbps:F1}</text>\n");
+            double gbps = Math.Pow(10, decade);
+            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left - 6}\" y=\"{Y(gbps) + 4:F1}\" text-anchor=\"end\">{gbps:G3}</text>\n");
             svg.Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" y1=\"{Y(gbps):F1}\" x2=\"{Width - Right}\" y2=\"{Y(gbps):F1}\" stroke=\"#ddd\"/>\n");
         }
 
         svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{(Left + Width - Right) / 2}\" y=\"{Height - 12}\" text-anchor=\"middle\">transfer size</text>\n");
-        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"16\" y=\"{(Top + Height - Bottom) / 2}\" transform=\"rotate(-90 16 {(Top + Height - Bottom) / 2})\" text-anchor=\"middle\">GB/s</text>\n");
+        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"16\" y=\"{(Top + Height - Bottom) / 2}\" transform=\"rotate(-90 16 {(Top + Height - Bottom) / 2})\" text-anchor=\"middle\">GB/s (log)</text>\n");
         var lines = report.Throughput.GroupBy(t => t.Path).Select(g => (Name: g.Key, Points: g.OrderBy(t => t.Bytes).Select(t => (t.Bytes, t.Gbps)).ToList())).ToList();
         lines.Add(("memcpy (same run)", [.. report.Throughput.GroupBy(t => t.Bytes).OrderBy(g => g.Key).Select(g => (g.Key, g.First().MemcpyGbps))]));
         for (int i = 0; i < lines.Count; i++)
