@@ -6,6 +6,7 @@ using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Topology;
 using P2pEmu.Iommu.Hardware;
+using P2pEmu.Testing;
 using Xunit;
 
 namespace P2pEmu.Integration.Tests.Integrity;

@@ -8,6 +8,7 @@ using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Pci;
 using P2pEmu.Emulator.Topology;
 using P2pEmu.Iommu.Hardware;
+using P2pEmu.Testing;
 using Xunit;
 
 namespace P2pEmu.Integration.Tests.Integrity;
