@@ -46,7 +46,10 @@ public sealed class Machine : IDisposable
         Pages = new HostPageAllocator(fabric);
         Iommus = IommuUnit.InstallAll(fabric, Pages);
         P2pDma = new P2pDmaHost(fabric);
-        Dma = new DmaApi(fabric, P2pDma, Iommus) { Pages = Pages };
+        // Deviation from Linux in deterministic mode: the flush queues have no timer (they flush when full), so a
+        // run does not depend on wall-clock time.
+        TimeSpan? flushQueueTimeout = options.ExecutionMode == ExecutionMode.Deterministic ? Timeout.InfiniteTimeSpan : null;
+        Dma = new DmaApi(fabric, P2pDma, Iommus, fabric.Platform.IommuStrict, flushQueueTimeout) { Pages = Pages };
         DmaBuf = new DmaBufHost(Dma);
         NvmeDriver = new NvmePciDriver(Dma, options.Nvme);
         Vfio = new VfioPciDriver(DmaBuf);

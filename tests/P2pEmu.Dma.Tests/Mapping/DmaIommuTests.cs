@@ -19,7 +19,7 @@ public sealed class DmaIommuTests
     /// A translating IOMMU and an allow-listed host device; a and b under a switch whose ports redirect (so
     /// they are THRU_HOST_BRIDGE to each other and in separate IOMMU groups); far behind another root port.
     /// </summary>
-    private static Machine.Machine Build()
+    internal static Machine.Machine Build(bool iommuStrict = false)
     {
         AcsDescription linux = Topo.Acs(AcsFlags.SV | AcsFlags.RR | AcsFlags.CR | AcsFlags.UF);
         TopologyDescription topology = Topo.Machine(new HostBridgeDescription("hb0", 0, 0, IommuMode.Translate, true, new[]
@@ -29,7 +29,7 @@ public sealed class DmaIommuTests
                 Topo.Switch("sw", Topo.Port("d0", linux, Topo.Endpoint("a", 4 * Topo.MiB)), Topo.Port("d1", linux, Topo.Endpoint("b", 4 * Topo.MiB)))),
             Topo.RootPort("rp1", AcsFlags.SV | AcsFlags.RR | AcsFlags.CR | AcsFlags.UF, Topo.Endpoint("far", 4 * Topo.MiB)),
         }, "$.hostBridges[0]"));
-        return Machine.Machine.Build(topology);
+        return Machine.Machine.Build(topology with { Platform = topology.Platform with { IommuStrict = iommuStrict } });
     }
 
     private static byte[] Random(int length, int seed)
@@ -40,9 +40,9 @@ public sealed class DmaIommuTests
     }
 
     [Fact]
-    public void MapPhys_GivesAnIovaThatIsNoBarOrMsiAddress_DmaLands_AndAfterUnmapTheSameDmaFaults()
+    public void MapPhys_GivesAnIovaThatIsNoBarOrMsiAddress_DmaLands_AndAfterAStrictUnmapTheSameDmaFaults()
     {
-        using Machine.Machine machine = Build();
+        using Machine.Machine machine = Build(iommuStrict: true);
         DmaDevice dev = machine.Dma.GetDevice(machine.Fabric["a"]);
         Assert.True(dev.UsesIommu);
         ulong phys = machine.Pages.AllocPage().Value;

@@ -96,6 +96,7 @@ public sealed class PgmapDmaTests
         mm.ReadUser(buffer, seen);
         Assert.Null(Integrity.Mismatch(data, seen, "client DMA via IOMMU -> P2P pages"));
         rig.Machine.Dma.DmaUnmapSgtable(rig.ClientDma, table, DmaDirection.FromDevice);
+        rig.ClientDma.IommuCookie!.FlushQueues(); // lazy mode: the batch flush the flush queue's timer makes
         Gup.UnpinUserPages(pages);
         Assert.Equal(Errno.None, rig.P2p.RemoveProvider(rig.Provider));
         byte[] before = rig.ProviderBar.Memory!.GetSpan(0, 2 * (int)Page).ToArray();

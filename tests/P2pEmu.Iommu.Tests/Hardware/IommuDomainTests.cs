@@ -233,7 +233,7 @@ public sealed class IommuDomainTests
     }
 
     [Fact]
-    public void Map_IntoAttachedDomain_InvalidatesTheIotlbOfEveryIommuItIsAttachedTo()
+    public void Map_NeedsNoInvalidation_UnmapInvalidatesOnlyTheIommusTheDomainIsAttachedTo()
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.DomainFor("a");
@@ -242,9 +242,31 @@ public sealed class IommuDomainTests
 
         Assert.Equal(Errno.None, domain.Map(new Iova(0x1000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
         Assert.Equal(Errno.None, unattached.Map(new Iova(0x1000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(before, m.Unit.IoTlb.Invalidations);
+        Assert.Equal(KiB4, unattached.Unmap(new Iova(0x1000), KiB4));
+        Assert.Equal(before, m.Unit.IoTlb.Invalidations);
         Assert.Equal(KiB4, domain.Unmap(new Iova(0x1000), KiB4));
 
-        Assert.Equal(before + 2, m.Unit.IoTlb.Invalidations);
+        Assert.Equal(before + 1, m.Unit.IoTlb.Invalidations);
+    }
+
+    [Fact]
+    public void UnmapFast_LeavesTheIotlbEntry_UntilIotlbSync()
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.DomainFor("a");
+        var port = new DmaPort(m.Fabric, m.Fabric["a"]);
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x10_0000), new BusAddress(0x6000), KiB4, IommuProt.ReadWrite));
+        Assert.True(port.Write(new DmaAddress(0x10_0000), new byte[8]).IsSuccess);
+        var gather = default(IommuIotlbGather);
+
+        Assert.Equal(KiB4, domain.UnmapFast(new Iova(0x10_0000), KiB4, ref gather, null));
+
+        Assert.Equal(0UL, domain.IovaToPhys(new Iova(0x10_0000)));
+        Assert.True(port.Write(new DmaAddress(0x10_0000), new byte[8]).IsSuccess); // the stale IOTLB entry still translates
+        Assert.Equal((0x10_0000UL, 0x10_1000UL), (gather.Start, gather.End));
+        domain.IotlbSync(ref gather);
+        Assert.Equal(RouteStatus.IommuFault, port.Write(new DmaAddress(0x10_0000), new byte[8]).Status);
     }
 
     [Fact]

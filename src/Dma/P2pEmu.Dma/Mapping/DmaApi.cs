@@ -36,8 +36,12 @@ public sealed class DmaApi
     /// A DMA API over the machine's IOMMUs: devices behind a translating IOMMU map through their group's
     /// default DMA domain (created and attached on first use); the others use dma-direct.
     /// </summary>
-    public DmaApi(PcieFabric fabric, P2pDmaHost p2p, IEnumerable<IommuUnit> iommus)
-        : this(fabric, p2p, new IommuDefaultDomains(fabric, p2p, iommus ?? throw new ArgumentNullException(nameof(iommus))).OpsFor)
+    /// <param name="iommuStrict">Linux <c>iommu.strict</c>: true makes every unmap invalidate the IOTLB at once; false (the
+    /// x86 default) defers the invalidations to a flush queue per domain, flushed in batches.</param>
+    /// <param name="flushQueueTimeout">The flush queues' timer (null: Linux's 10 ms); <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>
+    /// flushes only full queues, which keeps a run independent of wall-clock time.</param>
+    public DmaApi(PcieFabric fabric, P2pDmaHost p2p, IEnumerable<IommuUnit> iommus, bool iommuStrict = false, TimeSpan? flushQueueTimeout = null)
+        : this(fabric, p2p, new IommuDefaultDomains(fabric, p2p, iommus ?? throw new ArgumentNullException(nameof(iommus)), iommuStrict, flushQueueTimeout).OpsFor)
     {
     }
 

@@ -42,6 +42,9 @@ public sealed class DmaDevice
     /// <summary>The IOMMU domain the device's DMA addresses live in; null for dma-direct.</summary>
     public P2pEmu.Iommu.Hardware.IommuDomain? IommuDomain => (Ops as IommuDmaOps)?.Domain;
 
+    /// <summary>The IOVA cookie of that domain (its allocator and, in lazy mode, its flush queue); null with dma-direct.</summary>
+    public P2pEmu.Iommu.IovaAllocator.DmaIommuCookie? IommuCookie => (Ops as IommuDmaOps)?.Cookie;
+
     internal IDmaOps Ops { get; }
 
     /// <summary>The DMA API that made it.</summary>

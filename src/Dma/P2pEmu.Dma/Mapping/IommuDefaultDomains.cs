@@ -26,10 +26,17 @@ internal sealed class IommuDefaultDomains
     private readonly Dictionary<IommuGroup, IommuDmaOps> _ops = new();
     private readonly Lock _lock = new();
 
-    public IommuDefaultDomains(PcieFabric fabric, P2pDmaHost p2p, IEnumerable<IommuUnit> units)
+    private readonly bool _strict;
+    private readonly TimeSpan _flushQueueTimeout;
+
+    /// <param name="strict">Linux <c>iommu.strict=1</c>: default domains of type DMA (every unmap invalidates at once);
+    /// otherwise DMA-FQ, with a flush queue (lazy invalidation, the x86 default).</param>
+    public IommuDefaultDomains(PcieFabric fabric, P2pDmaHost p2p, IEnumerable<IommuUnit> units, bool strict, TimeSpan? flushQueueTimeout)
     {
+        _flushQueueTimeout = flushQueueTimeout ?? DmaIommuCookie.DefaultFlushQueueTimeout;
         _fabric = fabric;
         _p2p = p2p;
+        _strict = strict;
         foreach (IommuUnit unit in units)
         {
             _units.Add(unit.HostBridge, unit);
@@ -68,6 +75,12 @@ internal sealed class IommuDefaultDomains
             foreach (HostBridge hb in _fabric.HostBridges)
             {
                 cookie.ReserveHostBridgeWindows(hb);
+            }
+
+            if (!_strict)
+            {
+                cookie.IommuDmaInitFq(domain.Value);
+                cookie.FlushQueueTimeout = _flushQueueTimeout;
             }
 
             unit.AttachGroup(group, domain.Value);

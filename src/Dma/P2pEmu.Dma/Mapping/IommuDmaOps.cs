@@ -15,13 +15,19 @@ namespace P2pEmu.Dma.Mapping;
 /// NOT_SUPPORTED fails the table with EREMOTEIO.
 /// </summary>
 /// <remarks>
-/// Mappings are made visible to the device as they are made (each map ends with its IOTLB invalidation),
-/// so <c>dma_iova_sync</c> has nothing left to flush.
+/// Mappings are visible to the device as they are made (the IOTLB caches no non-present entry), so
+/// <c>dma_iova_sync</c> has nothing left to flush. Unmaps are strict or lazy as the cookie says (see
+/// <see cref="DmaIommuCookie.QueueIova"/>); <c>dma_iova_unlink</c> and <c>dma_iova_destroy</c> are always strict here,
+/// where Linux queues the IOVA of <c>dma_iova_destroy</c> in lazy mode.
 /// </remarks>
 internal sealed class IommuDmaOps : IDmaOps
 {
     private const ulong PageSize = 4096;
     private const ulong PageMask = PageSize - 1;
+
+    // The emptied table pages of one unmap on its way into the flush queue (Linux: the gather's freelist).
+    [ThreadStatic]
+    private static List<ulong>? s_freelist;
 
     private readonly IommuDomain _domain;
     private readonly DmaIommuCookie _cookie;
@@ -35,6 +41,8 @@ internal sealed class IommuDmaOps : IDmaOps
     }
 
     public IommuDomain Domain => _domain;
+
+    public DmaIommuCookie Cookie => _cookie;
 
     public DmaAddress MapPhys(DmaDevice dev, PhysAddress phys, ulong size, DmaDirection dir, DmaAttrs attrs)
     {
@@ -58,10 +66,7 @@ internal sealed class IommuDmaOps : IDmaOps
     public void UnmapPhys(DmaDevice dev, DmaAddress address, ulong size, DmaDirection dir, DmaAttrs attrs)
     {
         ulong offset = address.Value & PageMask;
-        var iova = new Iova(address.Value - offset);
-        ulong length = AlignUp(size + offset);
-        _domain.Unmap(iova, length);
-        _cookie.IommuDmaFreeIova(iova, length);
+        Unmap(new Iova(address.Value - offset), AlignUp(size + offset));
     }
 
     public Errno MapSg(DmaDevice dev, SgTable sgt, DmaDirection dir, DmaAttrs attrs)
@@ -137,8 +142,7 @@ internal sealed class IommuDmaOps : IDmaOps
 
         if (start < end)
         {
-            _domain.Unmap(new Iova(start), end - start);
-            _cookie.IommuDmaFreeIova(new Iova(start), end - start);
+            Unmap(new Iova(start), end - start);
         }
 
         Clear(sgt, 0);
@@ -205,6 +209,25 @@ internal sealed class IommuDmaOps : IDmaOps
             _cookie.IommuDmaFreeIova(new Iova(state.IovaBase), state.IovaLength);
             state.UsesIova = false;
         }
+    }
+
+    /// <summary>
+    /// <c>__iommu_dma_unmap</c>: clears the range, then in strict mode invalidates it and frees the IOVA; in lazy mode
+    /// (the cookie has a flush queue) queues both, with the table pages the unmap emptied, for the next batch flush.
+    /// </summary>
+    private void Unmap(Iova iova, ulong length)
+    {
+        if (_cookie.FlushQueueDomain is null)
+        {
+            _domain.Unmap(iova, length);
+            _cookie.IommuDmaFreeIova(iova, length);
+            return;
+        }
+
+        List<ulong> freelist = s_freelist ??= new List<ulong>();
+        var gather = default(IommuIotlbGather);
+        _domain.UnmapFast(iova, length, ref gather, freelist);
+        _cookie.QueueIova(iova, length, freelist, _cookie.Domain.CurrentCpu);
     }
 
     /// <summary>

@@ -43,6 +43,9 @@ public sealed class IommuDomain : IDisposable
     // IOMMUs this domain is attached to, with how many requester IDs on each.
     private readonly Dictionary<IommuUnit, int> _attachments = new();
 
+    // The same units as an array, read without the lock by invalidations.
+    private IommuUnit[] _units = [];
+
     // Table pages emptied by the current operation, freed once the IOTLB no longer refers to anything below them.
     private readonly List<ulong> _emptied = new();
     private ulong _mappedBytes;
@@ -176,9 +179,9 @@ public sealed class IommuDomain : IDisposable
                 return error;
             }
 
-            // Nothing present was overwritten, so no IOTLB entry can be stale; the invalidation keeps the rule that
-            // every change ends with one (VT-d with caching mode requires it after a map as well).
-            InvalidateLocked(va, va + sizeBytes);
+            // Nothing present was overwritten, so no IOTLB entry can be stale, and the IOTLB caches no non-present
+            // entries: like VT-d and AMD-Vi hardware without caching mode (iotlb_sync_map is a no-op there), a map
+            // needs no invalidation.
         }
 
         IommuEventSource log = IommuEventSource.Log;
@@ -199,6 +202,23 @@ public sealed class IommuDomain : IDisposable
     /// <exception cref="ObjectDisposedException">The domain was disposed.</exception>
     public ulong Unmap(Iova iova, ulong sizeBytes)
     {
+        var gather = new IommuIotlbGather();
+        ulong unmapped = UnmapFast(iova, sizeBytes, ref gather, null);
+        IotlbSync(ref gather);
+        return unmapped;
+    }
+
+    /// <summary>
+    /// Linux <c>iommu_unmap_fast</c>: clears the entries as <see cref="Unmap"/> does but invalidates nothing. The range
+    /// unmapped is added to <paramref name="gather"/>, and the table pages it emptied are moved to
+    /// <paramref name="freelist"/> (or kept on the domain when null) to be freed after the invalidation: by
+    /// <see cref="IotlbSync"/> (strict), or by the flush queue after <see cref="FlushIotlbAll"/> (lazy). Until then the
+    /// IOTLB may still translate the range.
+    /// </summary>
+    /// <returns>Bytes unmapped, as <see cref="Unmap"/>.</returns>
+    /// <exception cref="ObjectDisposedException">The domain was disposed.</exception>
+    public ulong UnmapFast(Iova iova, ulong sizeBytes, ref IommuIotlbGather gather, List<ulong>? freelist)
+    {
         ulong va = iova.Value;
         if (((va | sizeBytes) & PageTableGeometry.PageMask) != 0 || sizeBytes == 0 || va > PageTableGeometry.MaxIova)
         {
@@ -212,10 +232,14 @@ public sealed class IommuDomain : IDisposable
             unmapped = UnmapLocked(va, sizeBytes, out ulong first, out ulong end);
             if (unmapped != 0)
             {
-                InvalidateLocked(first, end);
+                gather.Add(first, end);
             }
 
-            FreeEmptied();
+            if (freelist is not null && _emptied.Count != 0)
+            {
+                freelist.AddRange(_emptied);
+                _emptied.Clear();
+            }
         }
 
         IommuEventSource log = IommuEventSource.Log;
@@ -225,6 +249,49 @@ public sealed class IommuDomain : IDisposable
         }
 
         return unmapped;
+    }
+
+    /// <summary>
+    /// Linux <c>iommu_iotlb_sync</c>: invalidates the range gathered by <see cref="UnmapFast"/> on every IOMMU the domain
+    /// is attached to, then frees the table pages the domain kept; resets <paramref name="gather"/>.
+    /// </summary>
+    public void IotlbSync(ref IommuIotlbGather gather)
+    {
+        lock (_lock)
+        {
+            InvalidateLocked(gather.Start, gather.End);
+            FreeEmptied();
+        }
+
+        gather = default;
+    }
+
+    /// <summary>
+    /// Linux <c>flush_iotlb_all</c>: removes every IOTLB entry of this domain on every IOMMU it is attached to (the
+    /// flush queue's batch invalidation).
+    /// </summary>
+    public void FlushIotlbAll()
+    {
+        foreach (IommuUnit unit in Volatile.Read(ref _units))
+        {
+            unit.IoTlb.InvalidateDomain(Id);
+        }
+    }
+
+    /// <summary>Frees table pages that <see cref="UnmapFast"/> moved to a freelist, once the IOTLB was flushed.</summary>
+    /// <remarks>The pages left the domain's tables when they were unhooked, so this works after <see cref="Dispose"/> too.</remarks>
+    public void FreePageTables(List<ulong> freelist)
+    {
+        ArgumentNullException.ThrowIfNull(freelist);
+        lock (_lock)
+        {
+            foreach (ulong table in freelist)
+            {
+                _pages.FreePage(table);
+            }
+        }
+
+        freelist.Clear();
     }
 
     /// <summary>
@@ -306,6 +373,7 @@ public sealed class IommuDomain : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             _attachments[unit] = _attachments.GetValueOrDefault(unit) + 1;
+            Volatile.Write(ref _units, [.. _attachments.Keys]);
         }
     }
 
@@ -318,6 +386,7 @@ public sealed class IommuDomain : IDisposable
             if (count == 0)
             {
                 _attachments.Remove(unit);
+                Volatile.Write(ref _units, [.. _attachments.Keys]);
                 return true;
             }
 
@@ -587,7 +656,7 @@ public sealed class IommuDomain : IDisposable
             return;
         }
 
-        foreach (IommuUnit unit in _attachments.Keys)
+        foreach (IommuUnit unit in _units)
         {
             unit.IoTlb.InvalidateRange(Id, new Iova(first), end - first);
         }

@@ -21,12 +21,13 @@ namespace P2pEmu.Iommu.IovaAllocator;
 /// </para>
 /// <para>
 /// Deviations from Linux: the 32-bit-first flag lives here, per domain, where Linux keeps it per device
-/// (<c>dev->iommu</c>); give each device its own cookie to model that. Frees are strict (straight to the rcache);
-/// the lazy flush queue is not modelled. The gaps between a host bridge's <c>dma_ranges</c> are not reserved: the
+/// (<c>dev->iommu</c>); give each device its own cookie to model that. Frees go straight to the rcache
+/// (<see cref="IommuDmaFreeIova(Iova, ulong)"/>, strict) or wait in the flush queue (<see cref="QueueIova"/>, lazy).
+/// The gaps between a host bridge's <c>dma_ranges</c> are not reserved: the
 /// fabric describes none.
 /// </para>
 /// </remarks>
-public sealed class DmaIommuCookie : IDisposable
+public sealed partial class DmaIommuCookie : IDisposable
 {
     /// <summary>First byte of the x86 MSI window (an IOMMU reserved region).</summary>
     public const ulong MsiWindowBase = 0xFEE0_0000;
@@ -214,8 +215,12 @@ public sealed class DmaIommuCookie : IDisposable
         return ReserveHostBridgeWindows([hostBridge.Memory32Window, hostBridge.Memory64Window]);
     }
 
-    /// <summary>Linux <c>iommu_put_dma_cookie</c>: disposes the domain.</summary>
-    public void Dispose() => Domain.Dispose();
+    /// <summary>Linux <c>iommu_put_dma_cookie</c>: stops the flush queue (freeing the page-table pages still queued) and disposes the domain.</summary>
+    public void Dispose()
+    {
+        FreeFlushQueues();
+        Domain.Dispose();
+    }
 
     private void CheckSize(ulong sizeBytes)
     {

@@ -99,13 +99,27 @@ public sealed partial class IovaDomain
     /// A second free of a range that is already cached is not detected.
     /// </exception>
     /// <exception cref="ObjectDisposedException">The domain was disposed.</exception>
-    public void FreeIovaFast(ulong pfn, ulong sizePages, int cpu)
+    public void FreeIovaFast(ulong pfn, ulong sizePages, int cpu) => FreeIovaFast(pfn, sizePages, cpu, VerifyFastFrees);
+
+    /// <summary>The check <see cref="FreeIovaFast(ulong, ulong, int)"/> makes with <see cref="VerifyFastFrees"/>, made early (a flush queue makes it when a range is queued).</summary>
+    internal void VerifyFastFree(ulong pfn, ulong sizePages)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(sizePages);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (VerifyFastFrees)
+        {
+            VerifyLive(pfn, sizePages, OrderBase2(sizePages));
+        }
+    }
+
+    /// <summary><see cref="FreeIovaFast(ulong, ulong, int)"/>, verifying only when <paramref name="verify"/>.</summary>
+    internal void FreeIovaFast(ulong pfn, ulong sizePages, int cpu, bool verify)
     {
         ArgumentOutOfRangeException.ThrowIfZero(sizePages);
         CheckCpu(cpu);
         ObjectDisposedException.ThrowIf(_disposed, this);
         int sizeClass = OrderBase2(sizePages);
-        if (VerifyFastFrees)
+        if (verify)
         {
             VerifyLive(pfn, sizePages, sizeClass);
         }

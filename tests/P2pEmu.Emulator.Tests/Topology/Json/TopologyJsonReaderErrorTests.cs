@@ -23,6 +23,14 @@ public sealed class TopologyJsonReaderErrorTests
     }
 
     [Fact]
+    public void Parse_IommuStrictNotABoolean_NamesItsPath()
+    {
+        TopologyException ex = Fails("""{ "platform": { "iommuStrict": "yes" }, "hostBridges": [ {} ] }""");
+
+        Assert.Equal("$.platform.iommuStrict", ex.Path);
+    }
+
+    [Fact]
     public void Parse_EmptyText_ReportsNotJson()
     {
         TopologyException ex = Fails(string.Empty);

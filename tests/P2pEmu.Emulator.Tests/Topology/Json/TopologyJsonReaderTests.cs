@@ -99,6 +99,18 @@ public sealed class TopologyJsonReaderTests
     }
 
     [Fact]
+    public void Parse_IommuStrict_IsReadAndWrittenBack_AndIsOffByDefault()
+    {
+        TopologyDescription strict = TopologyJsonReader.Parse("""{ "platform": { "iommuStrict": true }, "hostBridges": [ {} ] }""");
+        TopologyDescription lazy = TopologyJsonReader.Parse("""{ "platform": { "kernel": "6.19" }, "hostBridges": [ {} ] }""");
+
+        Assert.True(strict.Platform.IommuStrict);
+        Assert.False(lazy.Platform.IommuStrict);
+        Assert.True(TopologyJsonReader.Parse(TopologyJsonWriter.Write(strict)).Platform.IommuStrict);
+        Assert.False(TopologyJsonReader.Parse(TopologyJsonWriter.Write(lazy)).Platform.IommuStrict);
+    }
+
+    [Fact]
     public void Parse_AmdHexFamilyAndRam_Read()
     {
         TopologyDescription topology = TopologyJsonReader.Parse(

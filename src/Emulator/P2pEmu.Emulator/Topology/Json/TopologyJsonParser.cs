@@ -17,7 +17,7 @@ internal sealed partial class TopologyJsonParser
     private const ulong MaxBus = 0xFF;
 
     private static readonly string[] s_rootProperties = ["platform", "hostBridges"];
-    private static readonly string[] s_platformProperties = ["cpu", "kernel", "ram"];
+    private static readonly string[] s_platformProperties = ["cpu", "kernel", "ram", "iommuStrict"];
     private static readonly string[] s_cpuProperties = ["vendor", "family"];
     private static readonly string[] s_hostBridgeProperties = ["name", "segment", "bus", "iommu", "rootComplexP2p", "devices"];
 
@@ -130,7 +130,9 @@ internal sealed partial class TopologyJsonParser
         ulong ramBytes = value.TryGetProperty("ram", out JsonElement ramValue)
             ? JsonValues.ReadSize(ramValue, JsonValues.PropertyPath(path, "ram"), "ram")
             : PlatformDescription.DefaultRamBytes;
-        return new PlatformDescription(vendor, family, kernel, ramBytes);
+        bool iommuStrict = value.TryGetProperty("iommuStrict", out JsonElement strictValue)
+            && JsonValues.ReadBool(strictValue, JsonValues.PropertyPath(path, "iommuStrict"), "iommuStrict");
+        return new PlatformDescription(vendor, family, kernel, ramBytes) { IommuStrict = iommuStrict };
     }
 
     private HostBridgeDescription ReadHostBridge(

@@ -65,6 +65,11 @@ public static class TopologyJsonWriter
         writer.WriteEndObject();
         writer.WriteString("kernel", JsonValues.EnumText(TopologyJsonNames.Kernels, platform.Kernel));
         writer.WriteString("ram", SizeText.Format(platform.RamBytes));
+        if (platform.IommuStrict)
+        {
+            writer.WriteBoolean("iommuStrict", true);
+        }
+
         writer.WriteEndObject();
     }
 
