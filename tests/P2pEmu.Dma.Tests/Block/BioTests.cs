@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using P2pEmu.Dma.Block;
 using P2pEmu.Dma.P2pDma;
 using P2pEmu.Emulator.Addressing;
@@ -66,7 +67,7 @@ public sealed class BioTests
     }
 
     [Fact]
-    public void TrimTail_TakesBytesOffTheEnd_AcrossVecs_InOrder()
+    public void TrimTail_AppendsTheBytesOffTheEnd_AcrossVecs_InOrder()
     {
         (PcieFabric fabric, P2pDmaHost p2p) = BlockTestbed.Build();
         using PcieFabric owned = fabric;
@@ -74,10 +75,11 @@ public sealed class BioTests
         bio.BioAddPage(new PhysAddress(0x10_0000), 1000, 0);
         bio.BioAddPage(new PhysAddress(0x30_0000), 100, 0);
 
-        var tail = bio.TrimTail(300);
+        var tail = new List<BioVec> { BioVec.FromPhys(0x70_0000, 512) };
+        bio.TrimTail(300, tail);
 
         Assert.Equal(800u, bio.Size);
-        Assert.Equal(new[] { BioVec.FromPhys(0x10_0000 + 800, 200), BioVec.FromPhys(0x30_0000, 100) }, tail);
+        Assert.Equal(new[] { BioVec.FromPhys(0x70_0000, 512), BioVec.FromPhys(0x10_0000 + 800, 200), BioVec.FromPhys(0x30_0000, 100) }, tail);
         Assert.Equal(new BioVec(new PhysAddress(0x10_0000), 0, 800), Assert.Single(bio.Vecs));
     }
 }

@@ -1,5 +1,8 @@
 using System;
+using System.Collections.Generic;
 using P2pEmu.Dma.Block;
+using P2pEmu.Emulator.Addressing;
+using P2pEmu.Emulator.Host;
 using P2pEmu.Machine.Bench;
 using Xunit;
 
@@ -7,11 +10,14 @@ namespace P2pEmu.Integration.Tests.Allocation;
 
 /// <summary>
 /// The allocation targets of the performance suite, checked in every test run: once warmed up, the NVMe read path
-/// (block layer, driver, controller, fabric, IOMMU with its flush queue) allocates nothing per I/O.
+/// (block layer, driver, controller, fabric, IOMMU with its flush queue) allocates nothing per I/O, nor does a
+/// synchronous 1 MiB O_DIRECT call, which the block layer splits into requests.
 /// </summary>
 public sealed class HotPathAllocationTests
 {
     private const int Depth = 16;
+    private const uint OneMiB = 1 << 20;
+    private const int Calls = 64;
 
     [Fact]
     public void RandomReadsAtQueueDepth_ThroughATranslatingIommu_AllocateNothingOnceWarm()
@@ -34,5 +40,59 @@ public sealed class HotPathAllocationTests
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void OneMiBDirectReads_IntoAContiguousBuffer_AllocateNothingOnceWarm()
+    {
+        using Machine.Machine machine = Machine.Machine.Load("default");
+        BlockDevice disk = machine.BlockDevices["nvme0n1"];
+        ulong buffer = machine.Pages.AllocPages(HostPageAllocator.OrderForBytes(OneMiB)).Value;
+        var vecs = new List<BioVec> { new(new PhysAddress(buffer), 0, OneMiB) };
+
+        long allocated = AllocatedOverCalls(disk, position => disk.ReadDirect(position, vecs));
+
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void OneMiBDirectReads_OverExtractedPages_AllocateNothingOnceWarm()
+    {
+        using Machine.Machine machine = Machine.Machine.Load("default");
+        BlockDevice disk = machine.BlockDevices["nvme0n1"];
+        var pages = new List<PhysAddress>();
+        for (ulong i = 0; i < OneMiB / HostPageAllocator.PageSize; i++)
+        {
+            pages.Add(new PhysAddress(machine.Pages.AllocPage().Value));
+        }
+
+        long allocated = AllocatedOverCalls(disk, position => disk.ReadDirect(position, pages, 0, OneMiB));
+
+        Assert.Equal(0, allocated);
+    }
+
+    /// <summary>Bytes allocated by <see cref="Calls"/> successful 1 MiB reads at successive positions, after as many to warm up.</summary>
+    private static long AllocatedOverCalls(BlockDevice disk, Func<long, Result<long>> read)
+    {
+        long position = 0;
+        for (int i = 0; i < Calls; i++)
+        {
+            Assert.Equal(OneMiB, read(position).Value);
+            position = (position + OneMiB) % (long)disk.SizeBytes;
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < Calls; i++)
+        {
+            Result<long> done = read(position);
+            if (!done.IsSuccess || done.Value != OneMiB)
+            {
+                Assert.Fail($"The read at {position} returned {done}.");
+            }
+
+            position = (position + OneMiB) % (long)disk.SizeBytes;
+        }
+
+        return GC.GetAllocatedBytesForCurrentThread() - before;
     }
 }

@@ -124,7 +124,7 @@ public sealed class IommuDomainTests
     }
 
     [Fact]
-    public void Map_WhenPageTablePagesRunOut_IsEnomem_AndLeavesNoTablesBehind()
+    public void Map_WhenPageTablePagesRunOut_IsEnomem_AndKeepsTheTablesItMade_LikeIntel()
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.NewDomain();
@@ -137,15 +137,23 @@ public sealed class IommuDomainTests
 
         m.Pages.FreePage(hoard[^1]);
 
-        // One free page: the level-3 table fits, the level-2 table does not.
+        // One free page: the level-3 table fits, the level-2 table does not. pfn_to_dma_pte leaves the new table hooked in.
         Assert.Equal(Errno.ENOMEM, domain.Map(new Iova(0x100_0000_0000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
-        Assert.Equal(4, domain.PageTableCount);
-        Assert.Equal(1, m.Pages.FreePageCount);
+        Assert.Equal(5, domain.PageTableCount);
+        Assert.Equal(0, m.Pages.FreePageCount);
         Assert.Equal(KiB4, domain.MappedBytes);
+        Assert.Equal(0UL, domain.IovaToPhys(new Iova(0x100_0000_0000)));
+
+        // With a page back, the same map succeeds through the table that stayed.
+        m.Pages.FreePage(hoard[^2]);
+        Assert.Equal(Errno.ENOMEM, domain.Map(new Iova(0x100_0000_0000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite)); // level 2 made, level 1 not
+        m.Pages.FreePage(hoard[^3]);
+        Assert.Equal(Errno.None, domain.Map(new Iova(0x100_0000_0000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(7, domain.PageTableCount);
     }
 
     [Fact]
-    public void Unmap_ReturnsBytes_StopsAtAHole_AndFreesEmptyTables()
+    public void Unmap_ReturnsBytes_StopsAtAHole_AndKeepsTablesItDoesNotCover()
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
         IommuDomain domain = m.NewDomain();
@@ -158,11 +166,49 @@ public sealed class IommuDomainTests
         Assert.Equal(0x2_0000UL, domain.IovaToPhys(new Iova(0x10_4000)));
         Assert.Equal(4, domain.PageTableCount);
 
+        // The leaf table is empty now, but no unmap covered the 2 MiB it maps: Intel's driver keeps it.
         Assert.Equal(KiB4, domain.Unmap(new Iova(0x10_4000), KiB4));
-        Assert.Equal(1, domain.PageTableCount);
-        Assert.Equal(freeBefore, m.Pages.FreePageCount);
+        Assert.Equal(4, domain.PageTableCount);
+        Assert.Equal(freeBefore - 3, m.Pages.FreePageCount);
         Assert.Equal(0UL, domain.MappedBytes);
         Assert.Equal(0UL, domain.Unmap(new Iova(0x10_4000), KiB4));
+    }
+
+    [Fact]
+    public void Unmap_CoveringAWholeLeafTable_FreesIt_AndKeepsTheTablesAbove()
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.NewDomain();
+        long freeBefore = m.Pages.FreePageCount;
+        Assert.Equal(Errno.None, domain.Map(new Iova(MiB2), new BusAddress(KiB4), MiB2, IommuProt.ReadWrite)); // 512 small pages
+        Assert.Equal(Errno.None, domain.Map(new Iova(2 * MiB2), new BusAddress(KiB4), KiB4, IommuProt.ReadWrite));
+        Assert.Equal(5, domain.PageTableCount);
+
+        Assert.Equal(MiB2, domain.Unmap(new Iova(MiB2), MiB2));
+
+        Assert.Equal(4, domain.PageTableCount);
+        Assert.Equal(freeBefore - 3, m.Pages.FreePageCount);
+        Assert.Equal(KiB4, domain.IovaToPhys(new Iova(2 * MiB2)));
+        Assert.Equal(0UL, domain.IovaToPhys(new Iova(MiB2)));
+        Assert.Equal(Errno.None, domain.Map(new Iova(MiB2), new BusAddress(KiB4), KiB4, IommuProt.ReadWrite)); // a new leaf table
+        Assert.Equal(5, domain.PageTableCount);
+    }
+
+    [Fact]
+    public void Unmap_CoveringAGigabyte_FreesTheLevelTwoTableAndEveryLeafTableUnderIt()
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.NewDomain();
+        long freeBefore = m.Pages.FreePageCount;
+        const ulong SmallPart = 4 * MiB2;
+        Assert.Equal(Errno.None, domain.Map(new Iova(GiB1), new BusAddress(KiB4), SmallPart, IommuProt.ReadWrite)); // 4 leaf tables
+        Assert.Equal(Errno.None, domain.Map(new Iova(GiB1 + SmallPart), new BusAddress(SmallPart), GiB1 - SmallPart, IommuProt.ReadWrite)); // 2 MiB leaves
+        Assert.Equal(7, domain.PageTableCount); // root, level 3, level 2, four leaf tables
+
+        Assert.Equal(GiB1, domain.Unmap(new Iova(GiB1), GiB1));
+
+        Assert.Equal(2, domain.PageTableCount);
+        Assert.Equal(freeBefore - 1, m.Pages.FreePageCount);
     }
 
     [Fact]
@@ -198,7 +244,7 @@ public sealed class IommuDomainTests
         Assert.Equal(MiB2, domain.Unmap(new Iova(MiB2 + KiB4), KiB4));
 
         Assert.Equal(0UL, domain.IovaToPhys(new Iova(MiB2)));
-        Assert.Equal(1, domain.PageTableCount);
+        Assert.Equal(3, domain.PageTableCount); // the level-2 table maps a gigabyte: this unmap does not cover it
     }
 
     [Theory]

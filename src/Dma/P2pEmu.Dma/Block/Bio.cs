@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.InteropServices;
 using System.Threading;
 using P2pEmu.Dma.P2pDma;
 using P2pEmu.Emulator.Addressing;
@@ -61,6 +62,9 @@ public sealed class Bio
     /// <summary><c>bi_io_vec</c>, <c>bi_vcnt</c> entries.</summary>
     public IReadOnlyList<BioVec> Vecs => _vecs;
 
+    /// <summary><see cref="Vecs"/> as a span, valid until the bio changes.</summary>
+    internal ReadOnlySpan<BioVec> VecSpan => CollectionsMarshal.AsSpan(_vecs);
+
     /// <summary><c>bio_full</c> as far as bio_vecs go: no room for another one.</summary>
     public bool IsFull => _vecs.Count >= MaxVecs;
 
@@ -79,6 +83,9 @@ public sealed class Bio
     /// <summary><c>bi_status</c>: the first error of its requests, or Ok; valid once <see cref="IsDone"/>.</summary>
     public BlkStatus Status => (BlkStatus)Volatile.Read(ref _status);
 
+    /// <summary>Submitted and not yet ended: <see cref="Reset"/> is refused.</summary>
+    internal bool InFlight => Volatile.Read(ref _remaining) != 0;
+
     /// <summary>True once the bio ended (<c>bio_endio</c> ran).</summary>
     public bool IsDone => Volatile.Read(ref _done) != 0;
 
@@ -95,7 +102,7 @@ public sealed class Bio
     /// <exception cref="InvalidOperationException">The bio was submitted and has not ended.</exception>
     public void Reset(ReqOp op, ulong sector)
     {
-        if (Volatile.Read(ref _remaining) != 0)
+        if (InFlight)
         {
             throw new InvalidOperationException("A bio in flight cannot be reset.");
         }
@@ -173,13 +180,13 @@ public sealed class Bio
 
     /// <summary>
     /// Takes the last <paramref name="bytes"/> bytes off the bio (as <c>bio_iov_iter_align_down</c> does when a full bio
-    /// does not end on a logical block) and returns them as bio_vecs, in order.
+    /// does not end on a logical block) and appends them to <paramref name="removed"/> as bio_vecs, in order.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="bytes"/> is not below the bio's size.</exception>
-    internal List<BioVec> TrimTail(uint bytes)
+    internal void TrimTail(uint bytes, List<BioVec> removed)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(bytes, Size);
-        var removed = new List<BioVec>();
+        int at = removed.Count;
         uint left = bytes;
         while (left != 0)
         {
@@ -187,20 +194,19 @@ public sealed class Bio
             if (last.Length <= left)
             {
                 _vecs.RemoveAt(_vecs.Count - 1);
-                removed.Insert(0, last);
+                removed.Insert(at, last);
                 left -= last.Length;
             }
             else
             {
                 uint keep = last.Length - left;
                 _vecs[^1] = last with { Length = keep };
-                removed.Insert(0, BioVec.FromPhys(last.Phys + keep, left));
+                removed.Insert(at, BioVec.FromPhys(last.Phys + keep, left));
                 left = 0;
             }
         }
 
         Size -= bytes;
-        return removed;
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.InteropServices;
 
 namespace P2pEmu.Dma.Block;
 
@@ -10,13 +11,60 @@ namespace P2pEmu.Dma.Block;
 /// block size and the bytes past it start the next piece; a cut that rounds down to nothing (a gap or the segment
 /// limit inside the first logical block) fails the bio with <see cref="BlkStatus.Inval"/>, as Linux does.
 /// </summary>
-internal static class BioSplitter
+/// <remarks>
+/// The pieces live in the splitter until its next <see cref="Split"/>: a request copies its piece's segments when it
+/// is built, so one splitter per thread serves every split (<see cref="Rent"/>), allocating nothing once its lists
+/// have grown — as Linux's split bios come from the queue's <c>bio_split</c> set, not from the page allocator.
+/// </remarks>
+internal sealed class BioSplitter
 {
-    /// <summary>One piece: its first sector, segments and byte count.</summary>
-    internal readonly record struct Piece(ulong Sector, List<BioVec> Segments, uint Bytes);
+    [ThreadStatic]
+    private static BioSplitter? s_cached;
 
-    public static BlkStatus Split(Bio bio, QueueLimits limits, List<Piece> pieces)
+    private readonly List<BioVec> _work = new();
+    private readonly List<BioVec> _segments = new();
+    private readonly List<Piece> _pieces = new();
+    private ulong _sector;
+    private ulong _bytes;
+    private int _currentStart;
+
+    /// <summary>One piece: its first sector, where its segments are in <see cref="Segments"/>, and its byte count.</summary>
+    internal readonly record struct Piece(ulong Sector, int FirstSegment, int SegmentCount, uint Bytes);
+
+    /// <summary>The pieces of the last <see cref="Split"/>, in order.</summary>
+    public IReadOnlyList<Piece> Pieces => _pieces;
+
+    /// <summary>
+    /// The calling thread's splitter (a new one when a split on this thread is already using it); give it back with
+    /// <see cref="Return"/>.
+    /// </summary>
+    public static BioSplitter Rent()
     {
+        BioSplitter splitter = s_cached ?? new BioSplitter();
+        s_cached = null;
+        return splitter;
+    }
+
+    public static void Return(BioSplitter splitter) => s_cached = splitter;
+
+    /// <summary><c>bvec_gap_to_prev</c>: the previous segment does not end, or the next does not start, on the boundary.</summary>
+    internal static bool HasGap(QueueLimits limits, BioVec previous, ulong nextStart) =>
+        limits.VirtBoundaryMask != 0 && ((previous.End | nextStart) & limits.VirtBoundaryMask) != 0;
+
+    /// <summary>The segments of <paramref name="piece"/>, valid until the next <see cref="Split"/>.</summary>
+    public ReadOnlySpan<BioVec> Segments(Piece piece) =>
+        CollectionsMarshal.AsSpan(_segments).Slice(piece.FirstSegment, piece.SegmentCount);
+
+    /// <summary>Splits <paramref name="bio"/> by <paramref name="limits"/> into <see cref="Pieces"/> (those of an earlier split are dropped).</summary>
+    public BlkStatus Split(Bio bio, QueueLimits limits)
+    {
+        _pieces.Clear();
+        _segments.Clear();
+        _work.Clear();
+        _work.AddRange(bio.VecSpan);
+        _sector = bio.Sector;
+        _bytes = 0;
+        _currentStart = 0;
         uint blockMask = limits.LogicalBlockSize - 1;
         if ((bio.Size & blockMask) != 0)
         {
@@ -24,92 +72,77 @@ internal static class BioSplitter
         }
 
         ulong maxBytes = limits.MaxHwBytes & ~(ulong)blockMask;
-        var work = new List<BioVec>(bio.Vecs);
-        var cut = new Cutter(pieces, work, bio.Sector, blockMask);
         int i = 0;
-        while (i < work.Count)
+        while (i < _work.Count)
         {
-            BioVec vec = work[i];
-            if (cut.Current.Count > 0 && (cut.Current.Count == limits.MaxSegments || HasGap(limits, cut.Current[^1], vec.Phys)))
+            BioVec vec = _work[i];
+            int current = _segments.Count - _currentStart;
+            if (current > 0 && (current == limits.MaxSegments || HasGap(limits, _segments[^1], vec.Phys)))
             {
-                if (!cut.Close(i))
+                if (!Close(i, blockMask))
                 {
                     return BlkStatus.Inval;
                 }
 
-                continue; // bytes carried over from the closed piece now sit at work[i]
+                continue; // bytes carried over from the closed piece now sit at _work[i]
             }
 
-            uint take = (uint)Math.Min(vec.Length, Math.Min(maxBytes - cut.Bytes, limits.MaxSegmentSize));
-            cut.Current.Add(BioVec.FromPhys(vec.Phys, take));
-            cut.Bytes += take;
+            uint take = (uint)Math.Min(vec.Length, Math.Min(maxBytes - _bytes, limits.MaxSegmentSize));
+            _segments.Add(BioVec.FromPhys(vec.Phys, take));
+            _bytes += take;
             if (take < vec.Length)
             {
-                work[i] = BioVec.FromPhys(vec.Phys + take, vec.Length - take);
+                _work[i] = BioVec.FromPhys(vec.Phys + take, vec.Length - take);
             }
             else
             {
                 i++;
             }
 
-            if (cut.Bytes == maxBytes && !cut.Close(i))
+            if (_bytes == maxBytes && !Close(i, blockMask))
             {
                 return BlkStatus.Inval;
             }
         }
 
-        return cut.Current.Count == 0 || cut.Close(work.Count) ? BlkStatus.Ok : BlkStatus.Inval;
+        return _segments.Count == _currentStart || Close(_work.Count, blockMask) ? BlkStatus.Ok : BlkStatus.Inval;
     }
 
-    /// <summary><c>bvec_gap_to_prev</c>: the previous segment does not end, or the next does not start, on the boundary.</summary>
-    internal static bool HasGap(QueueLimits limits, BioVec previous, ulong nextStart) =>
-        limits.VirtBoundaryMask != 0 && ((previous.End | nextStart) & limits.VirtBoundaryMask) != 0;
-
-    /// <summary>The piece being built, and how a piece is closed.</summary>
-    private sealed class Cutter(List<Piece> pieces, List<BioVec> work, ulong sector, uint blockMask)
+    /// <summary>
+    /// Ends the piece being built at a logical block boundary; bytes past the boundary go back into the work list at
+    /// <paramref name="at"/>, in order. False when no whole block is left.
+    /// </summary>
+    private bool Close(int at, uint blockMask)
     {
-        private ulong _sector = sector;
-
-        public List<BioVec> Current { get; private set; } = new();
-
-        public ulong Bytes { get; set; }
-
-        /// <summary>
-        /// Ends the piece at a logical block boundary; bytes past the boundary go back into the work list at
-        /// <paramref name="at"/>, in order. False when no whole block is left.
-        /// </summary>
-        public bool Close(int at)
+        ulong remainder = _bytes & blockMask;
+        if (_bytes == remainder)
         {
-            ulong remainder = Bytes & blockMask;
-            if (Bytes == remainder)
-            {
-                return false;
-            }
-
-            while (remainder != 0)
-            {
-                BioVec last = Current[^1];
-                if (last.Length <= remainder)
-                {
-                    Current.RemoveAt(Current.Count - 1);
-                    work.Insert(at, last);
-                    remainder -= last.Length;
-                }
-                else
-                {
-                    uint keep = last.Length - (uint)remainder;
-                    Current[^1] = last with { Length = keep };
-                    work.Insert(at, BioVec.FromPhys(last.Phys + keep, (uint)remainder));
-                    remainder = 0;
-                }
-            }
-
-            ulong bytes = Bytes & ~(ulong)blockMask;
-            pieces.Add(new Piece(_sector, Current, (uint)bytes));
-            _sector += bytes >> BlockGeometry.SectorShift;
-            Current = new List<BioVec>();
-            Bytes = 0;
-            return true;
+            return false;
         }
+
+        while (remainder != 0)
+        {
+            BioVec last = _segments[^1];
+            if (last.Length <= remainder)
+            {
+                _segments.RemoveAt(_segments.Count - 1);
+                _work.Insert(at, last);
+                remainder -= last.Length;
+            }
+            else
+            {
+                uint keep = last.Length - (uint)remainder;
+                _segments[^1] = last with { Length = keep };
+                _work.Insert(at, BioVec.FromPhys(last.Phys + keep, (uint)remainder));
+                remainder = 0;
+            }
+        }
+
+        ulong bytes = _bytes & ~(ulong)blockMask;
+        _pieces.Add(new Piece(_sector, _currentStart, _segments.Count - _currentStart, (uint)bytes));
+        _sector += bytes >> BlockGeometry.SectorShift;
+        _currentStart = _segments.Count;
+        _bytes = 0;
+        return true;
     }
 }

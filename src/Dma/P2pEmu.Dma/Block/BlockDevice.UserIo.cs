@@ -1,7 +1,6 @@
 using System;
-using System.Collections.Generic;
+using System.Buffers;
 using P2pEmu.Dma.Mm;
-using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Host;
 
 namespace P2pEmu.Dma.Block;
@@ -18,7 +17,7 @@ public sealed partial class BlockDevice
     /// <returns>
     /// Bytes read; fewer when only a prefix of the buffer could be pinned (whole blocks of it are read, as Linux trims
     /// the bio); otherwise the pin's error — EREMOTEIO for P2P pages on a queue without P2P support, EFAULT for an
-    /// unmapped or zapped buffer — or the read's (<see cref="ReadDirect(long, IReadOnlyList{BioVec})"/>).
+    /// unmapped or zapped buffer — or the read's (<see cref="ReadDirect(long, System.Collections.Generic.IReadOnlyList{BioVec})"/>).
     /// </returns>
     public Result<long> PreadDirect(MmStruct mm, ulong buffer, ulong length, long position) =>
         UserDirectIo(ReqOp.Read, mm, buffer, length, position);
@@ -50,10 +49,11 @@ public sealed partial class BlockDevice
 
         int nrPages = (int)((spanBytes + BlockGeometry.PageSize - 1) / BlockGeometry.PageSize);
         FollFlags flags = (op == ReqOp.Read ? FollFlags.Write : FollFlags.None) | (DirectIoAllowsP2pdma ? FollFlags.PciP2pdma : FollFlags.None);
-        var pages = new Page[nrPages];
+        Page[] pages = ArrayPool<Page>.Shared.Rent(nrPages);
         Result<int> pinned = mm.PinUserPages(buffer, nrPages, flags, pages);
         if (!pinned.IsSuccess)
         {
+            ArrayPool<Page>.Shared.Return(pages, clearArray: true);
             return pinned.Error;
         }
 
@@ -67,19 +67,18 @@ public sealed partial class BlockDevice
                 return pinned.Value < nrPages ? PinError(mm, buffer, pinned.Value, flags) : Errno.EINVAL;
             }
 
-            var phys = new List<PhysAddress>(pinned.Value);
+            BioAllocCache cache = RentBioCache();
             for (int i = 0; i < pinned.Value; i++)
             {
-                phys.Add(pages[i].Phys);
+                cache.Pages.Add(pages[i].Phys);
             }
 
-            return op == ReqOp.Read
-                ? ReadDirect(position, phys, offset, usable)
-                : WriteDirect(position, phys, offset, usable);
+            return ExtractedDirectIo(op, position, cache.Pages, offset, usable, cache);
         }
         finally
         {
             Gup.UnpinUserPages(pages.AsSpan(0, pinned.Value));
+            ArrayPool<Page>.Shared.Return(pages, clearArray: true);
         }
     }
 

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
 using P2pEmu.Dma.P2pDma;
 using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Host;
@@ -25,6 +26,9 @@ namespace P2pEmu.Dma.Block;
 public sealed partial class BlockDevice
 {
     private int _removed;
+
+    /// <summary>The bios of the last synchronous O_DIRECT call, for the next; taken while a call runs (a second one at the same time makes its own).</summary>
+    private BioAllocCache? _bioCache;
 
     /// <summary><c>device_add_disk</c>: a disk named <paramref name="name"/> of <paramref name="capacitySectors"/> 512-byte sectors.</summary>
     /// <param name="device">The disk's <c>struct device</c>, a child of the controller's PCI device.</param>
@@ -64,26 +68,26 @@ public sealed partial class BlockDevice
     public bool DirectIoAllowsP2pdma => Queue.BlkQueuePciP2pdma;
 
     /// <summary>True once the disk was removed (<c>del_gendisk</c>).</summary>
-    public bool IsRemoved => System.Threading.Volatile.Read(ref _removed) != 0;
+    public bool IsRemoved => Volatile.Read(ref _removed) != 0;
 
     /// <summary>O_DIRECT <c>pread</c>: reads into <paramref name="buffer"/> from byte <paramref name="position"/>.</summary>
     /// <returns>Bytes read (short at the end of the disk), or EINVAL (alignment), ENODEV (removed), or the I/O's error.</returns>
-    public Result<long> ReadDirect(long position, IReadOnlyList<BioVec> buffer) => DirectIo(ReqOp.Read, position, buffer);
+    public Result<long> ReadDirect(long position, IReadOnlyList<BioVec> buffer) => DirectIo(ReqOp.Read, position, buffer, RentBioCache());
 
     /// <summary>O_DIRECT <c>pwrite</c>: writes <paramref name="buffer"/> at byte <paramref name="position"/>.</summary>
     /// <returns>Bytes written (short at the end of the disk), or EINVAL (alignment), ENOSPC (at or past the end), ENODEV (removed), or the I/O's error.</returns>
-    public Result<long> WriteDirect(long position, IReadOnlyList<BioVec> buffer) => DirectIo(ReqOp.Write, position, buffer);
+    public Result<long> WriteDirect(long position, IReadOnlyList<BioVec> buffer) => DirectIo(ReqOp.Write, position, buffer, RentBioCache());
 
     /// <summary>
     /// O_DIRECT read over what <c>iov_iter_extract_pages</c> returns: <paramref name="pages"/> (page addresses, in
     /// order), the data starting <paramref name="offset"/> bytes into the first, <paramref name="length"/> bytes in all.
     /// </summary>
     public Result<long> ReadDirect(long position, IReadOnlyList<PhysAddress> pages, uint offset, ulong length) =>
-        DirectIo(ReqOp.Read, position, FromExtractedPages(pages, offset, length));
+        ExtractedDirectIo(ReqOp.Read, position, pages, offset, length, RentBioCache());
 
     /// <summary>O_DIRECT write over extracted pages (see the read overload).</summary>
     public Result<long> WriteDirect(long position, IReadOnlyList<PhysAddress> pages, uint offset, ulong length) =>
-        DirectIo(ReqOp.Write, position, FromExtractedPages(pages, offset, length));
+        ExtractedDirectIo(ReqOp.Write, position, pages, offset, length, RentBioCache());
 
     /// <summary>
     /// <c>submit_bio</c>: submits <paramref name="bio"/> without waiting. It ends (<see cref="Bio.EndIo"/>,
@@ -123,28 +127,27 @@ public sealed partial class BlockDevice
     /// <summary><c>del_gendisk</c>: the disk goes away; new I/O fails with ENODEV, the queue is marked dying.</summary>
     public void Remove()
     {
-        System.Threading.Volatile.Write(ref _removed, 1);
+        Volatile.Write(ref _removed, 1);
         Queue.MarkDying();
     }
 
     public override string ToString() => $"{Name} ({SizeBytes} bytes, {LogicalBlockSize}-byte blocks)";
 
-    private static List<BioVec> FromExtractedPages(IReadOnlyList<PhysAddress> pages, uint offset, ulong length)
+    /// <summary>Takes the disk's bio cache, or makes one when another call holds it.</summary>
+    private BioAllocCache RentBioCache() => Interlocked.Exchange(ref _bioCache, null) ?? new BioAllocCache();
+
+    /// <summary>Direct I/O over extracted pages, turned into bio_vecs in <paramref name="cache"/>.</summary>
+    private Result<long> ExtractedDirectIo(ReqOp op, long position, IReadOnlyList<PhysAddress> pages, uint offset, ulong length, BioAllocCache cache)
     {
         ArgumentNullException.ThrowIfNull(pages);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((ulong)offset, BlockGeometry.PageSize);
-        var vecs = new List<BioVec>(pages.Count);
+        List<BioVec> vecs = cache.Vecs;
         ulong left = length;
-        foreach (PhysAddress page in pages)
+        for (int i = 0; i < pages.Count && left != 0; i++)
         {
-            if (left == 0)
-            {
-                break;
-            }
-
-            uint start = vecs.Count == 0 ? offset : 0;
+            uint start = i == 0 ? offset : 0;
             uint n = (uint)Math.Min(left, BlockGeometry.PageSize - start);
-            vecs.Add(new BioVec(page, start, n));
+            vecs.Add(new BioVec(pages[i], start, n));
             left -= n;
         }
 
@@ -153,10 +156,26 @@ public sealed partial class BlockDevice
             throw new ArgumentException($"{pages.Count} pages from offset {offset} hold fewer than {length} bytes.", nameof(pages));
         }
 
-        return vecs;
+        return DirectIo(op, position, vecs, cache);
     }
 
-    private Result<long> DirectIo(ReqOp op, long position, IReadOnlyList<BioVec> buffer)
+    /// <summary><c>blkdev_direct_IO</c> with bios from <paramref name="cache"/>, which goes back to the disk when every bio has ended.</summary>
+    private Result<long> DirectIo(ReqOp op, long position, IReadOnlyList<BioVec> buffer, BioAllocCache cache)
+    {
+        try
+        {
+            return DirectIoCore(op, position, buffer, cache);
+        }
+        finally
+        {
+            if (cache.Clear())
+            {
+                Volatile.Write(ref _bioCache, cache);
+            }
+        }
+    }
+
+    private Result<long> DirectIoCore(ReqOp op, long position, IReadOnlyList<BioVec> buffer, BioAllocCache cache)
     {
         ArgumentNullException.ThrowIfNull(buffer);
         if (IsRemoved)
@@ -167,8 +186,9 @@ public sealed partial class BlockDevice
         ulong blockMask = LogicalBlockSize - 1;
         ulong dmaMask = Queue.Limits.DmaAlignment;
         ulong total = 0;
-        foreach (BioVec vec in buffer)
+        for (int i = 0; i < buffer.Count; i++)
         {
+            BioVec vec = buffer[i];
             if (((vec.Phys | vec.Length) & dmaMask) != 0)
             {
                 return Errno.EINVAL;
@@ -194,21 +214,20 @@ public sealed partial class BlockDevice
         }
 
         ulong length = Math.Min(total, SizeBytes - pos);
-        List<Bio>? bios = BuildBios(op, pos, length, buffer);
-        if (bios is null)
+        if (!BuildBios(op, pos, length, buffer, cache))
         {
             return Errno.EINVAL;
         }
 
-        foreach (Bio bio in bios)
+        for (int i = 0; i < cache.Count; i++)
         {
-            SubmitBio(bio);
+            SubmitBio(cache[i]);
         }
 
         BlkStatus status = BlkStatus.Ok;
-        foreach (Bio bio in bios)
+        for (int i = 0; i < cache.Count; i++)
         {
-            BlkStatus ended = Queue.BioWait(bio);
+            BlkStatus ended = Queue.BioWait(cache[i]);
             status = status != BlkStatus.Ok ? status : ended;
         }
 
@@ -216,24 +235,21 @@ public sealed partial class BlockDevice
     }
 
     /// <summary>
-    /// <c>bio_iov_iter_get_pages</c> over the whole buffer: pages go into bios until one refuses a page (full, or of
-    /// another page map); a full bio that does not end on a logical block hands its tail to the next. Null when a
-    /// logical block would mix pages of two page maps (nothing is submitted then: EINVAL).
+    /// <c>bio_iov_iter_get_pages</c> over the whole buffer, into bios from <paramref name="cache"/>: pages go into
+    /// bios until one refuses a page (full, or of another page map); a full bio that does not end on a logical block
+    /// hands its tail to the next. False when a logical block would mix pages of two page maps (nothing is submitted
+    /// then: EINVAL).
     /// </summary>
-    private List<Bio>? BuildBios(ReqOp op, ulong position, ulong length, IReadOnlyList<BioVec> buffer)
+    private bool BuildBios(ReqOp op, ulong position, ulong length, IReadOnlyList<BioVec> buffer, BioAllocCache cache)
     {
         ulong blockMask = LogicalBlockSize - 1;
-        var bios = new List<Bio>();
-        var bio = new Bio(Queue.P2p, op, position >> BlockGeometry.SectorShift);
+        Bio bio = cache.Alloc(Queue.P2p, op, position >> BlockGeometry.SectorShift);
+        List<BioVec> carry = cache.Carry;
         ulong queued = 0;
         ulong sealedBytes = 0;
-        foreach (BioVec vec in buffer)
+        for (int i = 0; i < buffer.Count && queued != length; i++)
         {
-            if (queued == length)
-            {
-                break;
-            }
-
+            BioVec vec = buffer[i];
             uint n = (uint)Math.Min(vec.Length, length - queued);
             queued += n;
             if (bio.BioAddPage(vec.Page, n, vec.Offset) != 0)
@@ -241,21 +257,20 @@ public sealed partial class BlockDevice
                 continue;
             }
 
-            List<BioVec> carry = new();
+            carry.Clear();
             uint misaligned = bio.Size & (uint)blockMask;
             if (misaligned != 0)
             {
                 if (!bio.IsFull)
                 {
-                    return null;
+                    return false;
                 }
 
-                carry = bio.TrimTail(misaligned);
+                bio.TrimTail(misaligned, carry);
             }
 
-            bios.Add(bio);
             sealedBytes += bio.Size;
-            bio = new Bio(Queue.P2p, op, (position + sealedBytes) >> BlockGeometry.SectorShift);
+            bio = cache.Alloc(Queue.P2p, op, (position + sealedBytes) >> BlockGeometry.SectorShift);
             foreach (BioVec c in carry)
             {
                 bio.BioAddPage(c.Page, c.Length, c.Offset);
@@ -263,12 +278,11 @@ public sealed partial class BlockDevice
 
             if (bio.BioAddPage(vec.Page, n, vec.Offset) == 0)
             {
-                return null;
+                return false;
             }
         }
 
-        bios.Add(bio);
-        return bios;
+        return true;
     }
 
     /// <summary>Why a bio cannot go to the queue: Offline on a removed disk, IoErr past the end (<c>bio_check_eod</c>); else Ok.</summary>

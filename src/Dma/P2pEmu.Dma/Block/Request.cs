@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Threading;
 using P2pEmu.Dma.Mapping;
@@ -129,7 +130,7 @@ public sealed class Request
     /// <paramref name="sector"/> in <paramref name="segments"/> (copied), with nothing of its last use left but its
     /// tag, hardware queue and driver data.
     /// </summary>
-    internal void Init(RequestQueue queue, Bio bio, ulong sector, IReadOnlyList<BioVec> segments, uint bytes)
+    internal void Init(RequestQueue queue, Bio bio, ulong sector, ReadOnlySpan<BioVec> segments, uint bytes)
     {
         Queue = queue;
         Bio = bio;
@@ -138,10 +139,7 @@ public sealed class Request
         Sector = sector;
         PayloadBytes = bytes;
         _segments.Clear();
-        for (int i = 0; i < segments.Count; i++)
-        {
-            _segments.Add(segments[i]);
-        }
+        _segments.AddRange(segments);
 
         Retries = 0;
         Status = BlkStatus.Ok;

@@ -329,44 +329,53 @@ public sealed class RequestQueue
             if (inflight is null)
             {
                 bio.BeginSubmit(1);
-                DispatchBio(bio, bio.Sector, bio.Vecs, bio.Size);
+                DispatchBio(bio, bio.Sector, bio.VecSpan, bio.Size);
             }
             else
             {
-                DispatchNew(bio, bio.Sector, new List<BioVec>(bio.Vecs), bio.Size, inflight);
+                DispatchNew(bio, bio.Sector, bio.VecSpan, bio.Size, inflight);
             }
 
             return BlkStatus.Ok;
         }
 
-        var pieces = new List<BioSplitter.Piece>();
-        BlkStatus status = BioSplitter.Split(bio, Limits, pieces);
-        if (status != BlkStatus.Ok)
+        BioSplitter splitter = BioSplitter.Rent();
+        try
         {
-            return status;
-        }
-
-        if (inflight is null)
-        {
-            if (pieces.Count == 0)
+            BlkStatus status = splitter.Split(bio, Limits);
+            if (status != BlkStatus.Ok)
             {
-                EndBioNow(bio, BlkStatus.Ok);
-                return BlkStatus.Ok;
+                return status;
             }
 
-            bio.BeginSubmit(pieces.Count);
-        }
-
-        foreach (BioSplitter.Piece piece in pieces)
-        {
+            IReadOnlyList<BioSplitter.Piece> pieces = splitter.Pieces;
             if (inflight is null)
             {
-                DispatchBio(bio, piece.Sector, piece.Segments, piece.Bytes);
+                if (pieces.Count == 0)
+                {
+                    EndBioNow(bio, BlkStatus.Ok);
+                    return BlkStatus.Ok;
+                }
+
+                bio.BeginSubmit(pieces.Count);
             }
-            else
+
+            for (int i = 0; i < pieces.Count; i++)
             {
-                DispatchNew(bio, piece.Sector, piece.Segments, piece.Bytes, inflight);
+                BioSplitter.Piece piece = pieces[i];
+                if (inflight is null)
+                {
+                    DispatchBio(bio, piece.Sector, splitter.Segments(piece), piece.Bytes);
+                }
+                else
+                {
+                    DispatchNew(bio, piece.Sector, splitter.Segments(piece), piece.Bytes, inflight);
+                }
             }
+        }
+        finally
+        {
+            BioSplitter.Return(splitter);
         }
 
         return BlkStatus.Ok;
@@ -397,9 +406,9 @@ public sealed class RequestQueue
     }
 
     /// <summary>A piece of a bio as a request of its own, added to <paramref name="inflight"/> and dispatched.</summary>
-    private void DispatchNew(Bio bio, ulong sector, List<BioVec> segments, uint bytes, List<Request> inflight)
+    private void DispatchNew(Bio bio, ulong sector, ReadOnlySpan<BioVec> segments, uint bytes, List<Request> inflight)
     {
-        var request = new Request(this, bio.Op, bio.Flags, sector, segments, bytes);
+        var request = new Request(this, bio.Op, bio.Flags, sector, [.. segments], bytes);
         inflight.Add(request);
         Dispatch(request);
     }
@@ -408,7 +417,7 @@ public sealed class RequestQueue
     /// A piece of a bio as the static request of a tag on the next hardware queue (waiting for a tag as
     /// <see cref="Dispatch"/> does), passed to the driver. Without a tag, that piece of the bio ends with Again.
     /// </summary>
-    private void DispatchBio(Bio bio, ulong sector, IReadOnlyList<BioVec> segments, uint bytes)
+    private void DispatchBio(Bio bio, ulong sector, ReadOnlySpan<BioVec> segments, uint bytes)
     {
         BlkMqHwCtx hctx = TagSet.MapQueue();
         Request? request = hctx.TryGetStaticRequest(this);

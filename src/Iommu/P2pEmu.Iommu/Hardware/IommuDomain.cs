@@ -17,8 +17,9 @@ namespace P2pEmu.Iommu.Hardware;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Page-table pages come from a <see cref="HostPageAllocator"/>; a table that becomes empty on unmap is freed
-/// (after the IOTLB invalidation), as Intel's driver frees page-table levels. The host reads and writes entries
+/// Page-table pages come from a <see cref="HostPageAllocator"/>. As in Intel's driver (<c>dma_pte_clear_level</c>), an
+/// unmap frees a table only when the unmapped range covers everything the table maps, and only after the IOTLB
+/// invalidation; a table left empty by smaller unmaps, or made by a map that then failed, stays for the next map. The host reads and writes entries
 /// through the root complex (<see cref="PcieFabric.TryHostRead"/>/<see cref="PcieFabric.TryHostWrite"/>) with
 /// single 8-byte accesses, so a walker on another thread sees each entry either before or after a change.
 /// </para>
@@ -37,8 +38,8 @@ public sealed class IommuDomain : IDisposable
     private readonly PageTableWalker _walker;
     private readonly Lock _lock = new();
 
-    // Every table page of this domain (the root included) with its number of present entries.
-    private readonly Dictionary<ulong, int> _tables = new();
+    // Table pages in the tree, the root included.
+    private int _tableCount = 1;
 
     // IOMMUs this domain is attached to, with how many requester IDs on each.
     private readonly Dictionary<IommuUnit, int> _attachments = new();
@@ -58,7 +59,6 @@ public sealed class IommuDomain : IDisposable
         _walker = new PageTableWalker(fabric);
         Id = Interlocked.Increment(ref s_nextId);
         RootTable = new BusAddress(root);
-        _tables.Add(root, 0);
     }
 
     /// <summary>The domain's number, unique in the process (the IOTLB's tag, VT-d's domain id); never 0.</summary>
@@ -89,7 +89,7 @@ public sealed class IommuDomain : IDisposable
         {
             lock (_lock)
             {
-                return _tables.Count;
+                return _tableCount;
             }
         }
     }
@@ -339,12 +339,8 @@ public sealed class IommuDomain : IDisposable
             }
 
             _disposed = true;
-            foreach (ulong table in _tables.Keys)
-            {
-                _pages.FreePage(table);
-            }
-
-            _tables.Clear();
+            ListTables(RootTable.Value, PageTableGeometry.Levels);
+            FreeEmptied();
             _mappedBytes = 0;
         }
     }
@@ -416,8 +412,7 @@ public sealed class IommuDomain : IDisposable
     /// <summary>Maps one leaf at <paramref name="leafLevel"/>, creating tables on the way. Caller holds the lock.</summary>
     private Errno MapOne(ulong va, ulong pa, int leafLevel, IommuProt prot)
     {
-        Span<ulong> path = stackalloc ulong[PageTableGeometry.Levels + 1];
-        Errno error = WalkToTable(va, leafLevel, path, out ulong table);
+        Errno error = WalkToTable(va, leafLevel, out ulong table);
         if (error != Errno.None)
         {
             return error;
@@ -426,12 +421,10 @@ public sealed class IommuDomain : IDisposable
         ulong leafAddress = EntryAddress(table, va, leafLevel);
         if (ReadEntry(leafAddress).IsPresent)
         {
-            Prune(path, leafLevel, va);
             return Errno.EEXIST;
         }
 
         WriteEntry(leafAddress, PageTableEntry.Leaf(pa, prot, leafLevel));
-        _tables[table]++;
         return Errno.None;
     }
 
@@ -445,8 +438,7 @@ public sealed class IommuDomain : IDisposable
     private Errno MapPages(ulong va, ulong pa, ulong remaining, IommuProt prot, out ulong mapped)
     {
         mapped = 0;
-        Span<ulong> path = stackalloc ulong[PageTableGeometry.Levels + 1];
-        Errno error = WalkToTable(va, 1, path, out ulong table);
+        Errno error = WalkToTable(va, 1, out ulong table);
         if (error != Errno.None)
         {
             return error;
@@ -468,27 +460,20 @@ public sealed class IommuDomain : IDisposable
             WriteEntry(first + ((ulong)i * PageTableGeometry.EntryBytes), PageTableEntry.Leaf(pa + ((ulong)i << PageTableGeometry.PageShift), prot, 1));
         }
 
-        _tables[table] += free;
         mapped = (ulong)free << PageTableGeometry.PageShift;
-        if (free < count)
-        {
-            Prune(path, 1, va);
-            return Errno.EEXIST;
-        }
-
-        return Errno.None;
+        return free < count ? Errno.EEXIST : Errno.None;
     }
 
     /// <summary>
-    /// Walks from the root to the table at <paramref name="leafLevel"/> for <paramref name="va"/>, making missing tables,
-    /// and records the tables on <paramref name="path"/>. EEXIST when a large page is in the way. Caller holds the lock.
+    /// Walks from the root to the table at <paramref name="leafLevel"/> for <paramref name="va"/>, making missing tables
+    /// (<c>pfn_to_dma_pte</c>). EEXIST when a large page is in the way, ENOMEM when no page is left for a table; the
+    /// tables made on the way stay, as in Intel's driver. Caller holds the lock.
     /// </summary>
-    private Errno WalkToTable(ulong va, int leafLevel, Span<ulong> path, out ulong table)
+    private Errno WalkToTable(ulong va, int leafLevel, out ulong table)
     {
         table = RootTable.Value;
         for (int level = PageTableGeometry.Levels; level > leafLevel; level--)
         {
-            path[level] = table;
             ulong entryAddress = EntryAddress(table, va, level);
             PageTableEntry pte = ReadEntry(entryAddress);
             if (!pte.IsPresent)
@@ -496,18 +481,15 @@ public sealed class IommuDomain : IDisposable
                 Result<ulong> page = _pages.AllocPage();
                 if (!page.IsSuccess)
                 {
-                    Prune(path, level, va);
                     return page.Error;
                 }
 
-                _tables.Add(page.Value, 0);
+                _tableCount++;
                 WriteEntry(entryAddress, PageTableEntry.Table(page.Value));
-                _tables[table]++;
                 table = page.Value;
             }
             else if (pte.IsLargePage)
             {
-                Prune(path, level, va);
                 return Errno.EEXIST;
             }
             else
@@ -516,17 +498,16 @@ public sealed class IommuDomain : IDisposable
             }
         }
 
-        path[leafLevel] = table;
         return Errno.None;
     }
 
     /// <summary>
-    /// Clears leaves from <paramref name="va"/> on, <paramref name="sizeBytes"/> worth, stopping at a hole.
-    /// Caller holds the lock, then invalidates [<paramref name="first"/>, <paramref name="end"/>) and frees the emptied tables.
+    /// Clears leaves from <paramref name="va"/> on, <paramref name="sizeBytes"/> worth, stopping at a hole, then unhooks
+    /// the tables the cleared range [<paramref name="first"/>, <paramref name="end"/>) covers whole. Caller holds the
+    /// lock, then invalidates that range and frees the unhooked tables.
     /// </summary>
     private ulong UnmapLocked(ulong va, ulong sizeBytes, out ulong first, out ulong end)
     {
-        Span<ulong> path = stackalloc ulong[PageTableGeometry.Levels + 1];
         ulong unmapped = 0;
         first = ulong.MaxValue;
         end = 0;
@@ -539,7 +520,6 @@ public sealed class IommuDomain : IDisposable
             ulong leafAddress = 0;
             for (int level = PageTableGeometry.Levels; level >= 1; level--)
             {
-                path[level] = table;
                 ulong entryAddress = EntryAddress(table, cursor, level);
                 PageTableEntry pte = ReadEntry(entryAddress);
                 if (!pte.IsPresent)
@@ -566,8 +546,6 @@ public sealed class IommuDomain : IDisposable
             {
                 // 4 KiB leaves: clear the run of present entries in this table at once, as unmap_pages does.
                 int cleared = ClearLeafRun(leafAddress, cursor, remaining);
-                _tables[table] -= cleared;
-                Prune(path, 1, cursor);
                 ulong runBytes = (ulong)cleared << PageTableGeometry.PageShift;
                 unmapped += runBytes;
                 first = Math.Min(first, cursor);
@@ -584,8 +562,6 @@ public sealed class IommuDomain : IDisposable
             }
 
             WriteEntry(leafAddress, default);
-            _tables[table]--;
-            Prune(path, leafLevel, cursor);
 
             ulong leafSize = PageTableGeometry.LevelSize(leafLevel);
             ulong leafStart = cursor & ~(leafSize - 1);
@@ -604,28 +580,63 @@ public sealed class IommuDomain : IDisposable
         }
 
         _mappedBytes -= unmapped;
+        if (unmapped != 0 && end - first >= PageTableGeometry.LevelSize(2))
+        {
+            UnhookCoveredTables(RootTable.Value, PageTableGeometry.Levels, first, end);
+        }
+
         return unmapped;
     }
 
     /// <summary>
-    /// Walks up from the table at <paramref name="level"/> on <paramref name="path"/>: each empty table below the root is
-    /// unhooked from its parent and queued for freeing. Caller holds the lock.
+    /// Intel's <c>dma_pte_clear_level</c> for a range already cleared: in the table at <paramref name="level"/>, each
+    /// entry pointing to a table whose span lies inside [<paramref name="first"/>, <paramref name="end"/>) is cleared and
+    /// its tables are queued for freeing; an entry whose span only overlaps the range is descended into. Caller holds
+    /// the lock.
     /// </summary>
-    private void Prune(Span<ulong> path, int level, ulong va)
+    private void UnhookCoveredTables(ulong table, int level, ulong first, ulong end)
     {
-        for (; level < PageTableGeometry.Levels; level++)
+        ulong size = PageTableGeometry.LevelSize(level);
+        for (ulong va = first & ~(size - 1); va < end; va += size)
         {
-            ulong table = path[level];
-            if (_tables[table] != 0)
+            ulong entryAddress = EntryAddress(table, va, level);
+            PageTableEntry pte = ReadEntry(entryAddress);
+            if (!pte.IsPresent || pte.IsLeafAt(level))
             {
-                return;
+                continue;
             }
 
-            ulong parent = path[level + 1];
-            WriteEntry(EntryAddress(parent, va, level + 1), default);
-            _tables[parent]--;
-            _tables.Remove(table);
-            _emptied.Add(table);
+            if (first <= va && va + size <= end)
+            {
+                WriteEntry(entryAddress, default);
+                ListTables(pte.Address, level - 1);
+            }
+            else if (level > 2)
+            {
+                UnhookCoveredTables(pte.Address, level - 1, Math.Max(first, va), Math.Min(end, va + size));
+            }
+        }
+    }
+
+    /// <summary>Queues <paramref name="table"/> (at <paramref name="level"/>) and every table below it for freeing (<c>dma_pte_list_pagetables</c>).</summary>
+    private void ListTables(ulong table, int level)
+    {
+        _emptied.Add(table);
+        _tableCount--;
+        if (level == 1)
+        {
+            return;
+        }
+
+        Span<byte> entries = stackalloc byte[PageTableGeometry.EntriesPerTable * PageTableGeometry.EntryBytes];
+        ReadEntries(table, entries);
+        for (int i = 0; i < PageTableGeometry.EntriesPerTable; i++)
+        {
+            var pte = new PageTableEntry(BinaryPrimitives.ReadUInt64LittleEndian(entries[(i * PageTableGeometry.EntryBytes)..]));
+            if (pte.IsPresent && !pte.IsLeafAt(level))
+            {
+                ListTables(pte.Address, level - 1);
+            }
         }
     }
 
