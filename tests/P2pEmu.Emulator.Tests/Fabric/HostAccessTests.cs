@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Pci;
 using P2pEmu.Emulator.Topology;
@@ -49,5 +50,29 @@ public sealed class HostAccessTests
         fabric["a"].Config.Write16(PciConfig.Command, PciConfig.CommandMaster);
 
         Assert.False(fabric.TryHostRead(address, new byte[4]));
+    }
+
+    [Fact]
+    public void HostCompareExchange64_StoresOnlyOverTheExpectedValue_AndOnlyInAlignedRam()
+    {
+        using PcieFabric fabric = Build();
+        PciBar bar = ((PciEndpoint)fabric["a"]).Bars[0];
+        BinaryPrimitives.WriteUInt64LittleEndian(fabric.Ram.Region.GetSpan(0x3000, 8), 0x1111);
+
+        Assert.True(fabric.TryHostCompareExchange64(0x3000, 0x2222, 0x3333, out ulong found));
+        Assert.Equal(0x1111UL, found);
+        Assert.Equal(0x1111UL, BinaryPrimitives.ReadUInt64LittleEndian(fabric.Ram.Region.GetSpan(0x3000, 8)));
+
+        Assert.True(fabric.TryHostCompareExchange64(0x3000, 0x1111, 0x3333, out found));
+        Assert.Equal(0x1111UL, found);
+        Assert.Equal(0x3333UL, BinaryPrimitives.ReadUInt64LittleEndian(fabric.Ram.Region.GetSpan(0x3000, 8)));
+
+        // Misaligned, or a BAR: refused even with the right expected value, and nothing changes.
+        FabricSnapshot before = FabricSnapshot.FillAndCapture(fabric, 0x4000, seed: 5);
+        ulong misaligned = BinaryPrimitives.ReadUInt64LittleEndian(fabric.Ram.Region.GetSpan(0x3004, 8));
+        ulong inBar = BinaryPrimitives.ReadUInt64LittleEndian(bar.Memory!.GetSpan(0, 8));
+        Assert.False(fabric.TryHostCompareExchange64(0x3004, misaligned, ~misaligned, out _));
+        Assert.False(fabric.TryHostCompareExchange64(bar.Address, inBar, ~inBar, out _));
+        Assert.Empty(before.ChangedOutside(null, 0, 0));
     }
 }

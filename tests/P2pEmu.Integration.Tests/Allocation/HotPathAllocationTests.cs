@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using P2pEmu.Dma.Block;
+using P2pEmu.Dma.P2pDma;
 using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Machine.Bench;
@@ -11,7 +12,7 @@ namespace P2pEmu.Integration.Tests.Allocation;
 /// <summary>
 /// The allocation targets of the performance suite, checked in every test run: once warmed up, the NVMe read path
 /// (block layer, driver, controller, fabric, IOMMU with its flush queue) allocates nothing per I/O, nor does a
-/// synchronous 1 MiB O_DIRECT call, which the block layer splits into requests.
+/// synchronous 1 MiB O_DIRECT call, which the block layer splits into requests, into host RAM or a peer's CMB.
 /// </summary>
 public sealed class HotPathAllocationTests
 {
@@ -67,6 +68,20 @@ public sealed class HotPathAllocationTests
         }
 
         long allocated = AllocatedOverCalls(disk, position => disk.ReadDirect(position, pages, 0, OneMiB));
+
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void OneMiBDirectReads_IntoAPeerCmb_AllocateNothingOnceWarm()
+    {
+        using Machine.Machine machine = Machine.Machine.Load("default");
+        BlockDevice disk = machine.BlockDevices["nvme0n1"];
+        P2pMemory cmb = machine.P2pDma.PciAllocP2pmem(machine.Fabric["nvme1"], OneMiB)
+            ?? throw new InvalidOperationException("nvme1 published no CMB p2pmem.");
+        var vecs = new List<BioVec> { new(new PhysAddress(cmb.BusAddress), 0, OneMiB) };
+
+        long allocated = AllocatedOverCalls(disk, position => disk.ReadDirect(position, vecs));
 
         Assert.Equal(0, allocated);
     }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
 using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Host;
@@ -150,6 +151,60 @@ public sealed class IommuDomainTests
         m.Pages.FreePage(hoard[^3]);
         Assert.Equal(Errno.None, domain.Map(new Iova(0x100_0000_0000), new BusAddress(0x1000), KiB4, IommuProt.ReadWrite));
         Assert.Equal(7, domain.PageTableCount);
+    }
+
+    [Fact]
+    public void ConcurrentMaps_OfDisjointPages_ThatNeedTheSameNewTables_InstallEachTableOnce()
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.NewDomain();
+        long freeBefore = m.Pages.FreePageCount;
+        const int Threads = 4;
+        const int Regions = 256;
+        var errors = new Errno[Threads][];
+        using var start = new Barrier(Threads);
+
+        // Thread t maps page t of every 2 MiB region: all threads need each region's new leaf table at once.
+        var workers = new Thread[Threads];
+        for (int t = 0; t < Threads; t++)
+        {
+            int thread = t;
+            errors[thread] = new Errno[Regions];
+            workers[thread] = new Thread(() =>
+            {
+                start.SignalAndWait();
+                for (int r = 0; r < Regions; r++)
+                {
+                    errors[thread][r] = domain.Map(new Iova(PageIn(r, thread)), new BusAddress(Target(r, thread)), KiB4, IommuProt.ReadWrite);
+                }
+            });
+            workers[thread].Start();
+        }
+
+        foreach (Thread worker in workers)
+        {
+            worker.Join();
+        }
+
+        Assert.All(errors, perThread => Assert.All(perThread, error => Assert.Equal(Errno.None, error)));
+
+        // The root, one level-3 and one level-2 table, and one leaf table per region; no page lost to a race.
+        Assert.Equal(3 + Regions, domain.PageTableCount);
+        Assert.Equal(freeBefore - (2 + Regions), m.Pages.FreePageCount);
+        Assert.Equal((ulong)(Threads * Regions) * KiB4, domain.MappedBytes);
+        for (int r = 0; r < Regions; r++)
+        {
+            for (int t = 0; t < Threads; t++)
+            {
+                Assert.Equal(Target(r, t), domain.IovaToPhys(new Iova(PageIn(r, t))));
+            }
+        }
+
+        domain.Dispose();
+        Assert.Equal(freeBefore + 1, m.Pages.FreePageCount);
+
+        static ulong PageIn(int region, int thread) => GiB1 + ((ulong)region * MiB2) + ((ulong)thread * KiB4);
+        static ulong Target(int region, int thread) => ((ulong)((region * Threads) + thread) + 1) * KiB4;
     }
 
     [Fact]

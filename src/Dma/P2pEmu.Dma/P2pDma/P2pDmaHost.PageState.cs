@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 
 namespace P2pEmu.Dma.P2pDma;
 
@@ -11,14 +12,12 @@ public sealed partial class P2pDmaHost
     /// </summary>
     public P2pPagemap? FindPagemap(ulong physAddress)
     {
-        lock (_lock)
+        P2pPagemap[] pagemaps = Volatile.Read(ref _pagemaps);
+        for (int i = 0; i < pagemaps.Length; i++)
         {
-            foreach (P2pPagemap pagemap in _pagemaps)
+            if (pagemaps[i].Range.Contains(physAddress))
             {
-                if (pagemap.Range.Contains(physAddress))
-                {
-                    return pagemap;
-                }
+                return pagemaps[i];
             }
         }
 

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Concurrent;
-using System.Collections.Generic;
 using System.Globalization;
+using System.Threading;
 using P2pEmu.Emulator.Fabric;
 using P2pEmu.Emulator.Host;
 using P2pEmu.Emulator.Pci;
@@ -34,8 +34,11 @@ public sealed partial class P2pDmaHost
     /// <summary><c>pdev-&gt;non_mappable_bars</c>, set by quirks: the devices present here have it set.</summary>
     private readonly ConcurrentDictionary<PciFunction, bool> _nonMappableBars = new();
 
-    /// <summary><c>pgmap_array</c>: every device's live page maps. Guarded by <c>_lock</c>.</summary>
-    private readonly List<P2pPagemap> _pagemaps = new();
+    /// <summary>
+    /// <c>pgmap_array</c>: every device's live page maps. Replaced, never changed in place, under <c>_lock</c>,
+    /// so <see cref="FindPagemap"/> reads it without the lock, as <c>page_pgmap</c> reads a page's own field.
+    /// </summary>
+    private P2pPagemap[] _pagemaps = Array.Empty<P2pPagemap>();
 
     /// <summary>
     /// Sets Linux's <c>pdev-&gt;non_mappable_bars</c> (a quirk: the BARs must not be mapped, so the device can
@@ -177,7 +180,7 @@ public sealed partial class P2pDmaHost
             }
 
             var pagemap = new P2pPagemap(provider, offset, new AddressRange(physStart, size), p2pdma.Pool!);
-            _pagemaps.Add(pagemap);
+            Volatile.Write(ref _pagemaps, [.. _pagemaps, pagemap]);
             p2pdma.AddPagemap(pagemap);
             p2pdma.Pool!.AddChunk(provider, offset, busStart, size, pagemap);
             Warn(pdev, $"added peer-to-peer DMA memory {FormatHex(physStart)}-{FormatHex(physStart + (size - 1))}");

@@ -114,7 +114,7 @@ public sealed partial class P2pDmaHost
 
                 lock (_lock)
                 {
-                    _pagemaps.Remove(pagemap);
+                    Volatile.Write(ref _pagemaps, Array.FindAll(_pagemaps, existing => !ReferenceEquals(existing, pagemap)));
                     pagemap.MarkReleased();
                 }
             }

@@ -1,4 +1,7 @@
 using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading;
 using P2pEmu.Emulator.Memory;
 using P2pEmu.Emulator.Pci;
 
@@ -91,6 +94,26 @@ public sealed partial class PcieFabric
             done += n;
         }
 
+        return true;
+    }
+
+    /// <summary>
+    /// A locked 8-byte compare-and-exchange by the CPU on host RAM (<c>cmpxchg64</c>, which Intel's IOMMU driver uses to
+    /// install a new page table): <paramref name="value"/> is stored at <paramref name="busAddress"/> only if the
+    /// quadword there equals <paramref name="expected"/>.
+    /// </summary>
+    /// <param name="found">The quadword that was there: <paramref name="expected"/> exactly when the store happened.</param>
+    /// <returns>False, with nothing stored, when the address is not 8-byte aligned or not host RAM.</returns>
+    public bool TryHostCompareExchange64(ulong busAddress, ulong expected, ulong value, out ulong found)
+    {
+        found = 0;
+        if ((busAddress & (sizeof(ulong) - 1)) != 0 || !TryFindRam(busAddress, out ulong offset, out _))
+        {
+            return false;
+        }
+
+        ref long quad = ref Unsafe.As<byte, long>(ref MemoryMarshal.GetReference(_ram.Region.GetSpan(offset, sizeof(ulong))));
+        found = unchecked((ulong)Interlocked.CompareExchange(ref quad, (long)value, (long)expected));
         return true;
     }
 

@@ -24,8 +24,12 @@ namespace P2pEmu.Iommu.Hardware;
 /// single 8-byte accesses, so a walker on another thread sees each entry either before or after a change.
 /// </para>
 /// <para>
-/// Thread safety: <see cref="Map"/>, <see cref="Unmap"/> and <see cref="Dispose"/> serialize on the domain's
-/// lock; the hardware walks concurrently without it. As in Linux, a caller must not unmap a range while a device
+/// Thread safety: as in Intel's driver, <see cref="Map"/>, <see cref="Unmap"/> and <see cref="UnmapFast"/> take no
+/// lock. A missing table is installed with a compare-and-exchange on its entry (<c>pfn_to_dma_pte</c>'s
+/// <c>try_cmpxchg64</c>), so maps on several threads that need the same new table agree on one and free the pages
+/// they lose with; leaves are written with plain stores. Callers map and unmap disjoint ranges, as the IOVA
+/// allocator hands them out; overlapping calls at once are a caller bug, as in Linux. <see cref="Dispose"/> must not
+/// run beside them. The hardware walks concurrently. As in Linux, a caller must not unmap a range while a device
 /// may still DMA to it: a freed table page could be reused before such a walk finishes.
 /// </para>
 /// </remarks>
@@ -36,7 +40,13 @@ public sealed class IommuDomain : IDisposable
     private readonly PcieFabric _fabric;
     private readonly HostPageAllocator _pages;
     private readonly PageTableWalker _walker;
+
+    // Guards the attachments, the tables kept for IotlbSync, and Dispose.
     private readonly Lock _lock = new();
+
+    // Table pages an unmap on this thread unhooked, when the caller gave no freelist.
+    [ThreadStatic]
+    private static List<ulong>? s_unhooked;
 
     // Table pages in the tree, the root included.
     private int _tableCount = 1;
@@ -47,10 +57,10 @@ public sealed class IommuDomain : IDisposable
     // The same units as an array, read without the lock by invalidations.
     private IommuUnit[] _units = [];
 
-    // Table pages emptied by the current operation, freed once the IOTLB no longer refers to anything below them.
+    // Table pages UnmapFast unhooked without a freelist, freed by the next IotlbSync.
     private readonly List<ulong> _emptied = new();
-    private ulong _mappedBytes;
-    private bool _disposed;
+    private long _mappedBytes;
+    private volatile bool _disposed;
 
     private IommuDomain(PcieFabric fabric, HostPageAllocator pages, ulong root)
     {
@@ -71,28 +81,10 @@ public sealed class IommuDomain : IDisposable
     public PcieFabric Fabric => _fabric;
 
     /// <summary>Bytes currently mapped.</summary>
-    public ulong MappedBytes
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _mappedBytes;
-            }
-        }
-    }
+    public ulong MappedBytes => unchecked((ulong)Interlocked.Read(ref _mappedBytes));
 
     /// <summary>Page-table pages the domain holds, the root included.</summary>
-    public int PageTableCount
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _tableCount;
-            }
-        }
-    }
+    public int PageTableCount => Volatile.Read(ref _tableCount);
 
     /// <summary>True while some requester ID on some IOMMU is attached.</summary>
     public bool IsAttached
@@ -144,45 +136,43 @@ public sealed class IommuDomain : IDisposable
             return Errno.EINVAL;
         }
 
-        lock (_lock)
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ulong done = 0;
+        Errno error = Errno.None;
+        while (done < sizeBytes)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            ulong done = 0;
-            Errno error = Errno.None;
-            while (done < sizeBytes)
+            int level = LeafLevelFor(va + done, pa + done, sizeBytes - done);
+            ulong mapped;
+            if (level == 1)
             {
-                int level = LeafLevelFor(va + done, pa + done, sizeBytes - done);
-                ulong mapped;
-                if (level == 1)
-                {
-                    error = MapPages(va + done, pa + done, sizeBytes - done, prot, out mapped);
-                }
-                else
-                {
-                    error = MapOne(va + done, pa + done, level, prot);
-                    mapped = error == Errno.None ? PageTableGeometry.LevelSize(level) : 0;
-                }
-
-                done += mapped;
-                _mappedBytes += mapped;
-                if (error != Errno.None)
-                {
-                    break;
-                }
+                error = MapPages(va + done, pa + done, sizeBytes - done, prot, out mapped);
+            }
+            else
+            {
+                error = MapOne(va + done, pa + done, level, prot);
+                mapped = error == Errno.None ? PageTableGeometry.LevelSize(level) : 0;
             }
 
+            done += mapped;
+            Interlocked.Add(ref _mappedBytes, (long)mapped);
             if (error != Errno.None)
             {
-                UnmapLocked(va, done, out ulong first, out ulong end);
-                InvalidateLocked(first, end);
-                FreeEmptied();
-                return error;
+                break;
             }
-
-            // Nothing present was overwritten, so no IOTLB entry can be stale, and the IOTLB caches no non-present
-            // entries: like VT-d and AMD-Vi hardware without caching mode (iotlb_sync_map is a no-op there), a map
-            // needs no invalidation.
         }
+
+        if (error != Errno.None)
+        {
+            List<ulong> unhooked = UnhookedScratch();
+            UnmapRange(va, done, unhooked, out ulong first, out ulong end);
+            Invalidate(first, end);
+            FreePageTables(unhooked);
+            return error;
+        }
+
+        // Nothing present was overwritten, so no IOTLB entry can be stale, and the IOTLB caches no non-present
+        // entries: like VT-d and AMD-Vi hardware without caching mode (iotlb_sync_map is a no-op there), a map
+        // needs no invalidation.
 
         IommuEventSource log = IommuEventSource.Log;
         if (log.IsEnabled(EventLevel.Informational, IommuEventSource.Keywords.Mappings))
@@ -203,8 +193,10 @@ public sealed class IommuDomain : IDisposable
     public ulong Unmap(Iova iova, ulong sizeBytes)
     {
         var gather = new IommuIotlbGather();
-        ulong unmapped = UnmapFast(iova, sizeBytes, ref gather, null);
-        IotlbSync(ref gather);
+        List<ulong> unhooked = UnhookedScratch();
+        ulong unmapped = UnmapFast(iova, sizeBytes, ref gather, unhooked);
+        Invalidate(gather.Start, gather.End);
+        FreePageTables(unhooked);
         return unmapped;
     }
 
@@ -225,21 +217,22 @@ public sealed class IommuDomain : IDisposable
             return 0;
         }
 
-        ulong unmapped;
-        lock (_lock)
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        List<ulong> unhooked = freelist ?? UnhookedScratch();
+        ulong unmapped = UnmapRange(va, sizeBytes, unhooked, out ulong first, out ulong end);
+        if (unmapped != 0)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            unmapped = UnmapLocked(va, sizeBytes, out ulong first, out ulong end);
-            if (unmapped != 0)
+            gather.Add(first, end);
+        }
+
+        if (freelist is null && unhooked.Count != 0)
+        {
+            lock (_lock)
             {
-                gather.Add(first, end);
+                _emptied.AddRange(unhooked);
             }
 
-            if (freelist is not null && _emptied.Count != 0)
-            {
-                freelist.AddRange(_emptied);
-                _emptied.Clear();
-            }
+            unhooked.Clear();
         }
 
         IommuEventSource log = IommuEventSource.Log;
@@ -257,10 +250,10 @@ public sealed class IommuDomain : IDisposable
     /// </summary>
     public void IotlbSync(ref IommuIotlbGather gather)
     {
+        Invalidate(gather.Start, gather.End);
         lock (_lock)
         {
-            InvalidateLocked(gather.Start, gather.End);
-            FreeEmptied();
+            FreePageTables(_emptied);
         }
 
         gather = default;
@@ -283,12 +276,9 @@ public sealed class IommuDomain : IDisposable
     public void FreePageTables(List<ulong> freelist)
     {
         ArgumentNullException.ThrowIfNull(freelist);
-        lock (_lock)
+        foreach (ulong table in freelist)
         {
-            foreach (ulong table in freelist)
-            {
-                _pages.FreePage(table);
-            }
+            _pages.FreePage(table);
         }
 
         freelist.Clear();
@@ -301,11 +291,7 @@ public sealed class IommuDomain : IDisposable
     /// <exception cref="ObjectDisposedException">The domain was disposed.</exception>
     public bool TryIovaToPhys(Iova iova, out BusAddress address, out IommuProt prot)
     {
-        lock (_lock)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-        }
-
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_walker.TryWalk(RootTable, iova, IommuProt.None, out PageWalkResult walk))
         {
             address = walk.Translate(iova);
@@ -339,9 +325,9 @@ public sealed class IommuDomain : IDisposable
             }
 
             _disposed = true;
-            ListTables(RootTable.Value, PageTableGeometry.Levels);
-            FreeEmptied();
-            _mappedBytes = 0;
+            ListTables(RootTable.Value, PageTableGeometry.Levels, _emptied);
+            FreePageTables(_emptied);
+            Interlocked.Exchange(ref _mappedBytes, 0);
         }
     }
 
@@ -409,7 +395,7 @@ public sealed class IommuDomain : IDisposable
     private static ulong EntryAddress(ulong table, ulong va, int level) =>
         table + (PageTableGeometry.EntryIndex(va, level) * PageTableGeometry.EntryBytes);
 
-    /// <summary>Maps one leaf at <paramref name="leafLevel"/>, creating tables on the way. Caller holds the lock.</summary>
+    /// <summary>Maps one leaf at <paramref name="leafLevel"/>, creating tables on the way.</summary>
     private Errno MapOne(ulong va, ulong pa, int leafLevel, IommuProt prot)
     {
         Errno error = WalkToTable(va, leafLevel, out ulong table);
@@ -432,7 +418,7 @@ public sealed class IommuDomain : IDisposable
     /// Maps 4 KiB pages from <paramref name="va"/> up to <paramref name="remaining"/> bytes or the end of the leaf table
     /// that holds <paramref name="va"/>'s entry, whichever comes first (Linux's <c>map_pages</c> with a page count): the
     /// tables above are walked (and made) once, the leaf entries are read in one access and each is written with its
-    /// own 8-byte store. Stops at the first entry already present (EEXIST). Caller holds the lock.
+    /// own 8-byte store. Stops at the first entry already present (EEXIST).
     /// </summary>
     /// <param name="mapped">Bytes mapped, also on error.</param>
     private Errno MapPages(ulong va, ulong pa, ulong remaining, IommuProt prot, out ulong mapped)
@@ -466,8 +452,9 @@ public sealed class IommuDomain : IDisposable
 
     /// <summary>
     /// Walks from the root to the table at <paramref name="leafLevel"/> for <paramref name="va"/>, making missing tables
-    /// (<c>pfn_to_dma_pte</c>). EEXIST when a large page is in the way, ENOMEM when no page is left for a table; the
-    /// tables made on the way stay, as in Intel's driver. Caller holds the lock.
+    /// (<c>pfn_to_dma_pte</c>): a new table is installed only if its entry is still empty, and a thread that loses
+    /// that race frees its page and goes on with the winner's. EEXIST when a large page is in the way, ENOMEM when no
+    /// page is left for a table; the tables made on the way stay, as in Intel's driver.
     /// </summary>
     private Errno WalkToTable(ulong va, int leafLevel, out ulong table)
     {
@@ -484,18 +471,24 @@ public sealed class IommuDomain : IDisposable
                     return page.Error;
                 }
 
-                _tableCount++;
-                WriteEntry(entryAddress, PageTableEntry.Table(page.Value));
-                table = page.Value;
+                PageTableEntry made = PageTableEntry.Table(page.Value);
+                pte = InstallTable(entryAddress, pte, made);
+                if (pte.Value == made.Value)
+                {
+                    Interlocked.Increment(ref _tableCount);
+                    table = page.Value;
+                    continue;
+                }
+
+                _pages.FreePage(page.Value);
             }
-            else if (pte.IsLargePage)
+
+            if (pte.IsLargePage)
             {
                 return Errno.EEXIST;
             }
-            else
-            {
-                table = pte.Address;
-            }
+
+            table = pte.Address;
         }
 
         return Errno.None;
@@ -503,10 +496,10 @@ public sealed class IommuDomain : IDisposable
 
     /// <summary>
     /// Clears leaves from <paramref name="va"/> on, <paramref name="sizeBytes"/> worth, stopping at a hole, then unhooks
-    /// the tables the cleared range [<paramref name="first"/>, <paramref name="end"/>) covers whole. Caller holds the
-    /// lock, then invalidates that range and frees the unhooked tables.
+    /// the tables the cleared range [<paramref name="first"/>, <paramref name="end"/>) covers whole onto
+    /// <paramref name="unhooked"/>. The caller then invalidates that range and frees the unhooked tables.
     /// </summary>
-    private ulong UnmapLocked(ulong va, ulong sizeBytes, out ulong first, out ulong end)
+    private ulong UnmapRange(ulong va, ulong sizeBytes, List<ulong> unhooked, out ulong first, out ulong end)
     {
         ulong unmapped = 0;
         first = ulong.MaxValue;
@@ -579,10 +572,10 @@ public sealed class IommuDomain : IDisposable
             cursor = next;
         }
 
-        _mappedBytes -= unmapped;
+        Interlocked.Add(ref _mappedBytes, -(long)unmapped);
         if (unmapped != 0 && end - first >= PageTableGeometry.LevelSize(2))
         {
-            UnhookCoveredTables(RootTable.Value, PageTableGeometry.Levels, first, end);
+            UnhookCoveredTables(RootTable.Value, PageTableGeometry.Levels, first, end, unhooked);
         }
 
         return unmapped;
@@ -591,10 +584,10 @@ public sealed class IommuDomain : IDisposable
     /// <summary>
     /// Intel's <c>dma_pte_clear_level</c> for a range already cleared: in the table at <paramref name="level"/>, each
     /// entry pointing to a table whose span lies inside [<paramref name="first"/>, <paramref name="end"/>) is cleared and
-    /// its tables are queued for freeing; an entry whose span only overlaps the range is descended into. Caller holds
-    /// the lock.
+    /// its tables are listed on <paramref name="unhooked"/>; an entry whose span only overlaps the range is descended
+    /// into.
     /// </summary>
-    private void UnhookCoveredTables(ulong table, int level, ulong first, ulong end)
+    private void UnhookCoveredTables(ulong table, int level, ulong first, ulong end, List<ulong> unhooked)
     {
         ulong size = PageTableGeometry.LevelSize(level);
         for (ulong va = first & ~(size - 1); va < end; va += size)
@@ -609,20 +602,20 @@ public sealed class IommuDomain : IDisposable
             if (first <= va && va + size <= end)
             {
                 WriteEntry(entryAddress, default);
-                ListTables(pte.Address, level - 1);
+                ListTables(pte.Address, level - 1, unhooked);
             }
             else if (level > 2)
             {
-                UnhookCoveredTables(pte.Address, level - 1, Math.Max(first, va), Math.Min(end, va + size));
+                UnhookCoveredTables(pte.Address, level - 1, Math.Max(first, va), Math.Min(end, va + size), unhooked);
             }
         }
     }
 
-    /// <summary>Queues <paramref name="table"/> (at <paramref name="level"/>) and every table below it for freeing (<c>dma_pte_list_pagetables</c>).</summary>
-    private void ListTables(ulong table, int level)
+    /// <summary>Lists <paramref name="table"/> (at <paramref name="level"/>) and every table below it on <paramref name="into"/> (<c>dma_pte_list_pagetables</c>).</summary>
+    private void ListTables(ulong table, int level, List<ulong> into)
     {
-        _emptied.Add(table);
-        _tableCount--;
+        into.Add(table);
+        Interlocked.Decrement(ref _tableCount);
         if (level == 1)
         {
             return;
@@ -635,7 +628,7 @@ public sealed class IommuDomain : IDisposable
             var pte = new PageTableEntry(BinaryPrimitives.ReadUInt64LittleEndian(entries[(i * PageTableGeometry.EntryBytes)..]));
             if (pte.IsPresent && !pte.IsLeafAt(level))
             {
-                ListTables(pte.Address, level - 1);
+                ListTables(pte.Address, level - 1, into);
             }
         }
     }
@@ -660,27 +653,33 @@ public sealed class IommuDomain : IDisposable
         return cleared;
     }
 
-    private void InvalidateLocked(ulong first, ulong end)
+    private void Invalidate(ulong first, ulong end)
     {
         if (end <= first)
         {
             return;
         }
 
-        foreach (IommuUnit unit in _units)
+        foreach (IommuUnit unit in Volatile.Read(ref _units))
         {
             unit.IoTlb.InvalidateRange(Id, new Iova(first), end - first);
         }
     }
 
-    private void FreeEmptied()
+    private static List<ulong> UnhookedScratch() => s_unhooked ??= new List<ulong>();
+
+    /// <summary>
+    /// Stores <paramref name="made"/> at <paramref name="entryAddress"/> if the entry still holds
+    /// <paramref name="seen"/>; returns the entry as it is afterwards (<paramref name="made"/> when stored).
+    /// </summary>
+    private PageTableEntry InstallTable(ulong entryAddress, PageTableEntry seen, PageTableEntry made)
     {
-        foreach (ulong table in _emptied)
+        if (!_fabric.TryHostCompareExchange64(entryAddress, seen.Value, made.Value, out ulong found))
         {
-            _pages.FreePage(table);
+            throw new InvalidOperationException($"IOMMU domain {Id}: the page table at 0x{entryAddress:x} is no longer host memory.");
         }
 
-        _emptied.Clear();
+        return found == seen.Value ? made : new PageTableEntry(found);
     }
 
     private PageTableEntry ReadEntry(ulong address)
@@ -694,7 +693,7 @@ public sealed class IommuDomain : IDisposable
         return new PageTableEntry(BinaryPrimitives.ReadUInt64LittleEndian(raw));
     }
 
-    /// <summary>Reads consecutive entries in one access (only the host writes entries, under the lock).</summary>
+    /// <summary>Reads consecutive entries in one access (callers own the range, so no other thread changes them).</summary>
     private void ReadEntries(ulong address, Span<byte> raw)
     {
         if (!_fabric.TryHostRead(address, raw))
