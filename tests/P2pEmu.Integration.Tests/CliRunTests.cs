@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Threading;
 using P2pEmu.Cli;
 using P2pEmu.Machine.Scenarios;
+using P2pEmu.Testing;
 using Spectre.Console;
 using Xunit;
 
@@ -95,7 +96,7 @@ public sealed class CliRunTests
     [Fact]
     public void Run_OfAScenarioFile_ReportsItsPathsAndFaults_AsJson()
     {
-        string file = Path.Combine(LayeringTests.RepositoryRoot(), "examples", "scenarios", "dmabuf-revoke.jsonc");
+        string file = Path.Combine(RepositoryPaths.Root, "examples", "scenarios", "dmabuf-revoke.jsonc");
 
         (int exit, string output, string error) = CliRunner.Run("run", file, "--json");
 

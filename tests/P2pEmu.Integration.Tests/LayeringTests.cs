@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Reflection;
 using System.Xml.Linq;
+using P2pEmu.Testing;
 using Xunit;
 
 namespace P2pEmu.Integration.Tests;
@@ -52,7 +53,7 @@ public sealed class LayeringTests
     [Fact]
     public void OnlyTheEmulatorCore_AllowsUnsafeCode()
     {
-        string src = Path.Combine(RepositoryRoot(), "src");
+        string src = Path.Combine(RepositoryPaths.Root, "src");
 
         string[] unsafeProjects = Directory.GetFiles(src, "*.csproj", SearchOption.AllDirectories)
             .Where(p => XDocument.Load(p).Descendants("AllowUnsafeBlocks").Any(e => string.Equals(e.Value.Trim(), "true", StringComparison.OrdinalIgnoreCase)))
@@ -63,16 +64,5 @@ public sealed class LayeringTests
     }
 
     private static string FindProject(string name) =>
-        Directory.GetFiles(Path.Combine(RepositoryRoot(), "src"), name + ".csproj", SearchOption.AllDirectories).Single();
-
-    internal static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "P2pEmu.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("P2pEmu.sln not found above " + AppContext.BaseDirectory);
-    }
+        Directory.GetFiles(Path.Combine(RepositoryPaths.Root, "src"), name + ".csproj", SearchOption.AllDirectories).Single();
 }

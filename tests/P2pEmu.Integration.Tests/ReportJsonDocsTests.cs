@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using P2pEmu.Testing;
 using Xunit;
 
 namespace P2pEmu.Integration.Tests;
@@ -44,7 +45,7 @@ public sealed partial class ReportJsonDocsTests
     [Fact]
     public void AScenariosFields_AreTheDocumentedOnes()
     {
-        string file = Path.Combine(LayeringTests.RepositoryRoot(), "examples", "scenarios", "pgmap-removal.jsonc");
+        string file = Path.Combine(RepositoryPaths.Root, "examples", "scenarios", "pgmap-removal.jsonc");
         (int exit, string output, _) = CliRunner.Run("run", file, "--json");
 
         Assert.Equal(0, exit);
@@ -63,7 +64,7 @@ public sealed partial class ReportJsonDocsTests
         var sections = new Dictionary<string, string[]>(StringComparer.Ordinal);
         string? heading = null;
         var fields = new List<string>();
-        foreach (string line in File.ReadLines(Path.Combine(LayeringTests.RepositoryRoot(), "docs", "report-json.md")).Append("# end"))
+        foreach (string line in File.ReadLines(Path.Combine(RepositoryPaths.Root, "docs", "report-json.md")).Append("# end"))
         {
             if (line.StartsWith('#'))
             {

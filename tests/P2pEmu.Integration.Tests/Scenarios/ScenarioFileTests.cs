@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using P2pEmu.Emulator.Topology;
 using P2pEmu.Machine.Scenarios.Workload;
+using P2pEmu.Testing;
 using Xunit;
 
 namespace P2pEmu.Integration.Tests.Scenarios;
@@ -55,7 +56,7 @@ public sealed class ScenarioFileTests
         string directory = Directory.CreateTempSubdirectory("p2pemu-scenario").FullName;
         try
         {
-            File.Copy(Path.Combine(LayeringTests.RepositoryRoot(), "examples", "switch-acs.jsonc"), Path.Combine(directory, "machine.jsonc"));
+            File.Copy(Path.Combine(RepositoryPaths.Root, "examples", "switch-acs.jsonc"), Path.Combine(directory, "machine.jsonc"));
             string file = Path.Combine(directory, "s.jsonc");
             File.WriteAllText(file, """{ "topology": "machine.jsonc", "transfers": [ { "path": "dma", "from": "nvme0", "to": "host", "size": 4096 } ] }""");
 

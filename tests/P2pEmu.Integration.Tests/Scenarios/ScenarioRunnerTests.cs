@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using P2pEmu.Machine.Scenarios;
 using P2pEmu.Machine.Scenarios.Workload;
+using P2pEmu.Testing;
 using Xunit;
 
 namespace P2pEmu.Integration.Tests.Scenarios;
@@ -148,7 +149,7 @@ public sealed class ScenarioRunnerTests
     [Fact]
     public void EveryExampleScenario_RunsWithItsIntegrityIntact()
     {
-        string[] files = Directory.GetFiles(Path.Combine(LayeringTests.RepositoryRoot(), "examples", "scenarios"), "*.jsonc");
+        string[] files = Directory.GetFiles(Path.Combine(RepositoryPaths.Root, "examples", "scenarios"), "*.jsonc");
 
         Assert.True(files.Length >= 5);
         foreach (string file in files)

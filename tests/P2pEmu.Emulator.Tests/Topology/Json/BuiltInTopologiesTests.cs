@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using P2pEmu.Emulator.Topology;
 using P2pEmu.Emulator.Topology.Json;
+using P2pEmu.Testing;
 using Xunit;
 
 namespace P2pEmu.Emulator.Tests.Topology.Json;
@@ -23,7 +24,7 @@ public sealed class BuiltInTopologiesTests
     [InlineData("amd-multi-hb")]
     public void ExampleFile_OnDisk_IsByteIdenticalToBuiltIn(string name)
     {
-        string file = Path.Combine(TopologySamples.RepositoryRoot(), "examples", name + ".jsonc");
+        string file = Path.Combine(RepositoryPaths.Root, "examples", name + ".jsonc");
 
         Assert.Equal(File.ReadAllBytes(file), System.Text.Encoding.UTF8.GetBytes(BuiltInTopologies.Get(name)));
     }
@@ -31,7 +32,7 @@ public sealed class BuiltInTopologiesTests
     [Fact]
     public void ExamplesFolder_HoldsOnlyBuiltInTopologies()
     {
-        string[] files = Directory.GetFiles(Path.Combine(TopologySamples.RepositoryRoot(), "examples"), "*.jsonc")
+        string[] files = Directory.GetFiles(Path.Combine(RepositoryPaths.Root, "examples"), "*.jsonc")
             .Select(Path.GetFileNameWithoutExtension)
             .Order(StringComparer.Ordinal)
             .ToArray()!;

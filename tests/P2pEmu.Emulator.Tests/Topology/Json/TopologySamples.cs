@@ -1,5 +1,3 @@
-using System;
-using System.IO;
 using P2pEmu.Emulator.Topology;
 
 namespace P2pEmu.Emulator.Tests.Topology.Json;
@@ -57,20 +55,6 @@ internal static class TopologySamples
     /// </summary>
     public static string BelowRootPort(params string[] children) =>
         OnRootBus($$"""{ "name": "rp0", "kind": "root-port", "slot": "01.0", "children": [ {{string.Join(",\n", children)}} ] }""");
-
-    /// <summary>The folder holding P2pEmu.sln, found by walking up from the test binaries.</summary>
-    public static string RepositoryRoot()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "P2pEmu.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no P2pEmu.sln above {AppContext.BaseDirectory}");
-    }
 
     /// <summary>The records the DESIGN.md example must produce, written out by hand.</summary>
     public static TopologyDescription DesignExampleRecords()
