@@ -27,9 +27,10 @@ public sealed partial class PcieFabric : IDisposable
     private readonly List<PciFunction> _functions;
     private readonly Dictionary<string, PciFunction> _byName;
     private readonly HostMemory _ram;
-    private readonly long[] _bytesByPath = new long[Enum.GetValues<RoutePath>().Length];
+    // Two counters per path: bytes moved without and with a memmove into or out of plain memory. One slot per
+    // transfer keeps a DMA to one interlocked add; BytesCopied is the sum of the second slots.
+    private readonly long[] _bytesByPath = new long[Enum.GetValues<RoutePath>().Length * 2];
     private readonly long[] _failuresByStatus = new long[Enum.GetValues<RouteStatus>().Length];
-    private long _bytesCopied;
     private int _disposed;
 
     internal PcieFabric(TopologyDescription topology, List<HostBridge> hostBridges, List<PciFunction> functions, HostMemory ram)
@@ -58,7 +59,19 @@ public sealed partial class PcieFabric : IDisposable
     public HostMemory Ram => _ram;
 
     /// <summary>Total bytes moved by memmove between a source and a target (one per byte on a 1-copy path).</summary>
-    public long BytesCopied => Volatile.Read(ref _bytesCopied);
+    public long BytesCopied
+    {
+        get
+        {
+            long sum = 0;
+            for (int slot = 1; slot < _bytesByPath.Length; slot += 2)
+            {
+                sum += Volatile.Read(ref _bytesByPath[slot]);
+            }
+
+            return sum;
+        }
+    }
 
     /// <summary>Looks a function up by its topology name.</summary>
     /// <exception cref="KeyNotFoundException">No function has that name.</exception>
@@ -68,7 +81,7 @@ public sealed partial class PcieFabric : IDisposable
     public bool TryGetFunction(string name, out PciFunction? function) => _byName.TryGetValue(name, out function);
 
     /// <summary>Bytes carried by delivered transactions on <paramref name="path"/> (reads and writes each count).</summary>
-    public long BytesOnPath(RoutePath path) => Volatile.Read(ref _bytesByPath[(int)path]);
+    public long BytesOnPath(RoutePath path) => Volatile.Read(ref _bytesByPath[(int)path * 2]) + Volatile.Read(ref _bytesByPath[((int)path * 2) + 1]);
 
     /// <summary>
     /// Device transactions that failed with <paramref name="status"/> (the error a requester's DMA engine records:
@@ -127,20 +140,18 @@ public sealed partial class PcieFabric : IDisposable
     internal void CountTransfer(RoutePath readPath, RoutePath writePath, ulong bytes, bool copied)
     {
         long n = (long)bytes;
+        int copy = copied ? 1 : 0;
+
+        // The copy is counted once, on the write side when there is one.
+        if (writePath != RoutePath.None)
+        {
+            Interlocked.Add(ref _bytesByPath[((int)writePath * 2) + copy], n);
+            copy = 0;
+        }
 
         if (readPath != RoutePath.None)
         {
-            Interlocked.Add(ref _bytesByPath[(int)readPath], n);
-        }
-
-        if (writePath != RoutePath.None)
-        {
-            Interlocked.Add(ref _bytesByPath[(int)writePath], n);
-        }
-
-        if (copied)
-        {
-            Interlocked.Add(ref _bytesCopied, n);
+            Interlocked.Add(ref _bytesByPath[((int)readPath * 2) + copy], n);
         }
     }
 }
