@@ -186,26 +186,7 @@ public sealed class Bio
     internal void TrimTail(uint bytes, List<BioVec> removed)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(bytes, Size);
-        int at = removed.Count;
-        uint left = bytes;
-        while (left != 0)
-        {
-            BioVec last = _vecs[^1];
-            if (last.Length <= left)
-            {
-                _vecs.RemoveAt(_vecs.Count - 1);
-                removed.Insert(at, last);
-                left -= last.Length;
-            }
-            else
-            {
-                uint keep = last.Length - left;
-                _vecs[^1] = last with { Length = keep };
-                removed.Insert(at, BioVec.FromPhys(last.Phys + keep, left));
-                left = 0;
-            }
-        }
-
+        BioVec.MoveTail(_vecs, bytes, removed, removed.Count);
         Size -= bytes;
     }
 

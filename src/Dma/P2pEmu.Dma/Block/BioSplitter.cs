@@ -120,24 +120,7 @@ internal sealed class BioSplitter
             return false;
         }
 
-        while (remainder != 0)
-        {
-            BioVec last = _segments[^1];
-            if (last.Length <= remainder)
-            {
-                _segments.RemoveAt(_segments.Count - 1);
-                _work.Insert(at, last);
-                remainder -= last.Length;
-            }
-            else
-            {
-                uint keep = last.Length - (uint)remainder;
-                _segments[^1] = last with { Length = keep };
-                _work.Insert(at, BioVec.FromPhys(last.Phys + keep, (uint)remainder));
-                remainder = 0;
-            }
-        }
-
+        BioVec.MoveTail(_segments, (uint)remainder, _work, at);
         ulong bytes = _bytes & ~(ulong)blockMask;
         _pieces.Add(new Piece(_sector, _currentStart, _segments.Count - _currentStart, (uint)bytes));
         _sector += bytes >> BlockGeometry.SectorShift;

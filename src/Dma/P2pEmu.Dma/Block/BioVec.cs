@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using P2pEmu.Emulator.Addressing;
 
 namespace P2pEmu.Dma.Block;
@@ -22,6 +23,32 @@ public readonly record struct BioVec(PhysAddress Page, uint Offset, uint Length)
     /// <summary>A bio_vec over [<paramref name="phys"/>, <paramref name="phys"/> + <paramref name="length"/>), split into page and offset.</summary>
     public static BioVec FromPhys(ulong phys, uint length) =>
         new(new PhysAddress(phys & ~(BlockGeometry.PageSize - 1)), (uint)(phys & (BlockGeometry.PageSize - 1)), length);
+
+    /// <summary>
+    /// Moves the last <paramref name="bytes"/> bytes of <paramref name="from"/> (at most its total) into
+    /// <paramref name="into"/> at <paramref name="at"/>, in order, cutting the bio_vec the boundary falls in.
+    /// </summary>
+    internal static void MoveTail(List<BioVec> from, uint bytes, List<BioVec> into, int at)
+    {
+        uint left = bytes;
+        while (left != 0)
+        {
+            BioVec last = from[^1];
+            if (last.Length <= left)
+            {
+                from.RemoveAt(from.Count - 1);
+                into.Insert(at, last);
+                left -= last.Length;
+            }
+            else
+            {
+                uint keep = last.Length - left;
+                from[^1] = last with { Length = keep };
+                into.Insert(at, FromPhys(last.Phys + keep, left));
+                left = 0;
+            }
+        }
+    }
 
     public override string ToString() => $"page 0x{Page.Value:x} +0x{Offset:x} len 0x{Length:x}";
 }
