@@ -1,5 +1,6 @@
 using System;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using P2pEmu.Emulator.Fabric;
 
@@ -67,7 +68,7 @@ internal sealed class CpuAccess
     public bool WriteStruct<T>(ulong address, in T value)
         where T : unmanaged
     {
-        Span<byte> bytes = stackalloc byte[Marshal.SizeOf<T>()];
+        Span<byte> bytes = stackalloc byte[Unsafe.SizeOf<T>()];
         MemoryMarshal.Write(bytes, in value);
         return _fabric.TryHostWrite(address, bytes);
     }
@@ -76,7 +77,7 @@ internal sealed class CpuAccess
     public T ReadStruct<T>(ulong address)
         where T : unmanaged
     {
-        Span<byte> bytes = stackalloc byte[Marshal.SizeOf<T>()];
+        Span<byte> bytes = stackalloc byte[Unsafe.SizeOf<T>()];
         _fabric.TryHostRead(address, bytes);
         return MemoryMarshal.Read<T>(bytes);
     }
