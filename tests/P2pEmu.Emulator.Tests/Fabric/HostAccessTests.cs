@@ -75,4 +75,35 @@ public sealed class HostAccessTests
         Assert.False(fabric.TryHostCompareExchange64(bar.Address, inBar, ~inBar, out _));
         Assert.Empty(before.ChangedOutside(null, 0, 0));
     }
+
+    [Theory]
+    [InlineData(0x4000UL)]
+    [InlineData(0x4003UL)]
+    public void Host64BitLoadAndStore_AreLittleEndian_InRamAtAnyAlignment_AndInBars(ulong ramAddress)
+    {
+        using PcieFabric fabric = Build();
+        ulong barAddress = ((PciEndpoint)fabric["a"]).Bars[0].Address + 8;
+
+        foreach (ulong address in new[] { ramAddress, barAddress })
+        {
+            Assert.True(fabric.TryHostWrite64(address, 0x0807_0605_0403_0201));
+            byte[] bytes = new byte[8];
+            Assert.True(fabric.TryHostRead(address, bytes));
+            Assert.Equal(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 }, bytes);
+            Assert.True(fabric.TryHostRead64(address, out ulong value));
+            Assert.Equal(0x0807_0605_0403_0201UL, value);
+        }
+    }
+
+    [Fact]
+    public void Host64BitLoad_Unclaimed_ReadsAllOnesAndFails_StoreChangesNothing()
+    {
+        using PcieFabric fabric = Build();
+        FabricSnapshot before = FabricSnapshot.FillAndCapture(fabric, 4096, seed: 9);
+
+        Assert.False(fabric.TryHostRead64(FabricBuilder.Memory32End - 0x100, out ulong value));
+        Assert.Equal(ulong.MaxValue, value);
+        Assert.False(fabric.TryHostWrite64(FabricBuilder.Memory32End - 0x100, 0));
+        Assert.Empty(before.ChangedOutside(null, 0, 0));
+    }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
@@ -95,6 +96,44 @@ public sealed partial class PcieFabric
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// An 8-byte little-endian load from the root complex (<c>readq</c>, a page-table entry read): one access when the
+    /// address is aligned host RAM, as <see cref="TryHostRead"/> otherwise.
+    /// </summary>
+    /// <returns>False when part of the range is unclaimed (<paramref name="value"/> is then all-ones there).</returns>
+    public bool TryHostRead64(ulong busAddress, out ulong value)
+    {
+        if ((busAddress & (sizeof(ulong) - 1)) == 0 && TryFindRam(busAddress, out ulong offset, out _))
+        {
+            ulong raw = Volatile.Read(ref _ram.Region.GetRef<ulong>(offset));
+            value = BitConverter.IsLittleEndian ? raw : BinaryPrimitives.ReverseEndianness(raw);
+            return true;
+        }
+
+        Span<byte> bytes = stackalloc byte[sizeof(ulong)];
+        bool claimed = TryHostRead(busAddress, bytes);
+        value = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        return claimed;
+    }
+
+    /// <summary>
+    /// An 8-byte little-endian store from the root complex (<c>writeq</c>, a page-table entry write): one access when
+    /// the address is aligned host RAM, as <see cref="TryHostWrite"/> otherwise.
+    /// </summary>
+    /// <returns>False when part of the range is unclaimed; nothing is written from there on.</returns>
+    public bool TryHostWrite64(ulong busAddress, ulong value)
+    {
+        if ((busAddress & (sizeof(ulong) - 1)) == 0 && TryFindRam(busAddress, out ulong offset, out _))
+        {
+            Volatile.Write(ref _ram.Region.GetRef<ulong>(offset), BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value));
+            return true;
+        }
+
+        Span<byte> bytes = stackalloc byte[sizeof(ulong)];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
+        return TryHostWrite(busAddress, bytes);
     }
 
     /// <summary>

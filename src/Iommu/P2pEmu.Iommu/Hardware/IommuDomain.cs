@@ -20,7 +20,7 @@ namespace P2pEmu.Iommu.Hardware;
 /// Page-table pages come from a <see cref="HostPageAllocator"/>. As in Intel's driver (<c>dma_pte_clear_level</c>), an
 /// unmap frees a table only when the unmapped range covers everything the table maps, and only after the IOTLB
 /// invalidation; a table left empty by smaller unmaps, or made by a map that then failed, stays for the next map. The host reads and writes entries
-/// through the root complex (<see cref="PcieFabric.TryHostRead"/>/<see cref="PcieFabric.TryHostWrite"/>) with
+/// through the root complex (<see cref="PcieFabric.TryHostRead64"/>/<see cref="PcieFabric.TryHostWrite64"/>) with
 /// single 8-byte accesses, so a walker on another thread sees each entry either before or after a change.
 /// </para>
 /// <para>
@@ -684,13 +684,12 @@ public sealed class IommuDomain : IDisposable
 
     private PageTableEntry ReadEntry(ulong address)
     {
-        Span<byte> raw = stackalloc byte[PageTableGeometry.EntryBytes];
-        if (!_fabric.TryHostRead(address, raw))
+        if (!_fabric.TryHostRead64(address, out ulong raw))
         {
             throw new InvalidOperationException($"IOMMU domain {Id}: the page table at 0x{address:x} is no longer host memory.");
         }
 
-        return new PageTableEntry(BinaryPrimitives.ReadUInt64LittleEndian(raw));
+        return new PageTableEntry(raw);
     }
 
     /// <summary>Reads consecutive entries in one access (callers own the range, so no other thread changes them).</summary>
@@ -704,9 +703,7 @@ public sealed class IommuDomain : IDisposable
 
     private void WriteEntry(ulong address, PageTableEntry entry)
     {
-        Span<byte> raw = stackalloc byte[PageTableGeometry.EntryBytes];
-        BinaryPrimitives.WriteUInt64LittleEndian(raw, entry.Value);
-        if (!_fabric.TryHostWrite(address, raw))
+        if (!_fabric.TryHostWrite64(address, entry.Value))
         {
             throw new InvalidOperationException($"IOMMU domain {Id}: the page table at 0x{address:x} is no longer host memory.");
         }

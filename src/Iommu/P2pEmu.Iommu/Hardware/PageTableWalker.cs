@@ -1,5 +1,4 @@
 using System;
-using System.Buffers.Binary;
 using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Fabric;
 
@@ -7,7 +6,7 @@ namespace P2pEmu.Iommu.Hardware;
 
 /// <summary>
 /// The IOMMU's page-table walker: one loop from the root table down, reading each entry over the bus from the
-/// root complex (<see cref="PcieFabric.TryHostRead"/>), so page tables may live in host RAM or in a BAR and an
+/// root complex (<see cref="PcieFabric.TryHostRead64"/>), so page tables may live in host RAM or in a BAR and an
 /// entry that nothing claims is a fault, as on real hardware (STYLE R8).
 /// </summary>
 /// <remarks>The walker keeps no state and caches nothing (the IOTLB is separate); it may run on any thread.</remarks>
@@ -35,18 +34,17 @@ public sealed class PageTableWalker
             return false;
         }
 
-        Span<byte> raw = stackalloc byte[PageTableGeometry.EntryBytes];
         ulong table = rootTable.Value;
         IommuProt allowed = IommuProt.ReadWrite;
         for (int level = PageTableGeometry.Levels; level >= 1; level--)
         {
             ulong entryAddress = table + (PageTableGeometry.EntryIndex(va, level) * PageTableGeometry.EntryBytes);
-            if (!_fabric.TryHostRead(entryAddress, raw))
+            if (!_fabric.TryHostRead64(entryAddress, out ulong raw))
             {
                 return Fail(IommuFaultReason.PageTableUnreadable, level, out result);
             }
 
-            var pte = new PageTableEntry(BinaryPrimitives.ReadUInt64LittleEndian(raw));
+            var pte = new PageTableEntry(raw);
             if (!pte.IsPresent)
             {
                 return Fail(IommuFaultReason.NotPresent, level, out result);
