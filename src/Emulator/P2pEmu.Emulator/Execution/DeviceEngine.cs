@@ -27,6 +27,7 @@ public sealed class DeviceEngine : IDisposable
     private readonly Action _work;
     private readonly object _gate = new(); // Monitor, for Wait/Pulse
     private readonly Thread? _thread;
+    private int _waiters; // threads in Monitor.Wait on _gate; a pulse with none would only cost a runtime call
     private bool _pending;
     private bool _running;
     private bool _stopping;
@@ -68,7 +69,7 @@ public sealed class DeviceEngine : IDisposable
         {
             ThrowIfFaultedOrStopped();
             _pending = true;
-            Monitor.PulseAll(_gate);
+            PulseWaiters();
         }
     }
 
@@ -88,7 +89,7 @@ public sealed class DeviceEngine : IDisposable
                     return false;
                 }
 
-                Monitor.Wait(_gate, (int)Math.Min(left, int.MaxValue));
+                WaitOnGate((int)Math.Min(left, int.MaxValue));
             }
 
             _fault?.Throw();
@@ -107,7 +108,7 @@ public sealed class DeviceEngine : IDisposable
             }
 
             _stopping = true;
-            Monitor.PulseAll(_gate);
+            PulseWaiters();
         }
 
         if (_thread is not null && _thread != Thread.CurrentThread)
@@ -146,7 +147,7 @@ public sealed class DeviceEngine : IDisposable
                     {
                         // Deciding to stop and clearing _running in one step: a kick in between would be lost.
                         _running = false;
-                        Monitor.PulseAll(_gate);
+                        PulseWaiters();
                         return;
                     }
 
@@ -162,7 +163,7 @@ public sealed class DeviceEngine : IDisposable
             lock (_gate)
             {
                 _running = false;
-                Monitor.PulseAll(_gate);
+                PulseWaiters();
             }
 
             throw;
@@ -177,12 +178,12 @@ public sealed class DeviceEngine : IDisposable
             {
                 while (!_pending && !_stopping)
                 {
-                    Monitor.Wait(_gate);
+                    WaitOnGate(Timeout.Infinite);
                 }
 
                 if (_stopping)
                 {
-                    Monitor.PulseAll(_gate);
+                    PulseWaiters();
                     return;
                 }
 
@@ -206,7 +207,7 @@ public sealed class DeviceEngine : IDisposable
                 lock (_gate)
                 {
                     _running = false;
-                    Monitor.PulseAll(_gate);
+                    PulseWaiters();
                 }
             }
         }
@@ -229,6 +230,29 @@ public sealed class DeviceEngine : IDisposable
 
             Interlocked.Increment(ref _rounds);
             _work();
+        }
+    }
+
+    /// <summary>Wakes every thread waiting on the gate, if any. Caller holds the gate.</summary>
+    private void PulseWaiters()
+    {
+        if (_waiters != 0)
+        {
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>Waits on the gate, counted so that <see cref="PulseWaiters"/> knows. Caller holds the gate.</summary>
+    private void WaitOnGate(int milliseconds)
+    {
+        _waiters++;
+        try
+        {
+            Monitor.Wait(_gate, milliseconds);
+        }
+        finally
+        {
+            _waiters--;
         }
     }
 
