@@ -216,7 +216,12 @@ public sealed class Bio
             Interlocked.CompareExchange(ref _status, (int)status, (int)BlkStatus.Ok);
         }
 
-        if (Interlocked.Decrement(ref _remaining) > 0)
+        // bio_remaining_done: the last request out (the only one, for a bio that was not split) needs no atomic.
+        if (Volatile.Read(ref _remaining) == 1)
+        {
+            Volatile.Write(ref _remaining, 0);
+        }
+        else if (Interlocked.Decrement(ref _remaining) > 0)
         {
             return;
         }
