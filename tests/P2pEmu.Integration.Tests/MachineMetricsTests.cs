@@ -10,6 +10,7 @@ using Xunit;
 
 namespace P2pEmu.Integration.Tests;
 
+[Collection(ProcessWideStateCollection.Name)]
 public sealed class MachineMetricsTests
 {
     [Fact]

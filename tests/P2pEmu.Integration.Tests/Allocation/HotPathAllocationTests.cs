@@ -14,6 +14,7 @@ namespace P2pEmu.Integration.Tests.Allocation;
 /// (block layer, driver, controller, fabric, IOMMU with its flush queue) allocates nothing per I/O, nor does a
 /// synchronous 1 MiB O_DIRECT call, which the block layer splits into requests, into host RAM or a peer's CMB.
 /// </summary>
+[Collection(ProcessWideStateCollection.Name)]
 public sealed class HotPathAllocationTests
 {
     private const int Depth = 16;

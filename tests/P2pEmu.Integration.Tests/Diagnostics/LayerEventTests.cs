@@ -12,6 +12,7 @@ using Xunit;
 namespace P2pEmu.Integration.Tests.Diagnostics;
 
 /// <summary>The NVMe, NIC and DMA EventSources emit what their layers do, with the payloads their docs describe.</summary>
+[Collection(ProcessWideStateCollection.Name)]
 public sealed class LayerEventTests
 {
     private const int OddBytes = 12 << 10;
