@@ -59,7 +59,6 @@ public sealed class IommuDomain : IDisposable
 
     // Table pages UnmapFast unhooked without a freelist, freed by the next IotlbSync.
     private readonly List<ulong> _emptied = new();
-    private long _mappedBytes;
     private volatile bool _disposed;
 
     private IommuDomain(PcieFabric fabric, HostPageAllocator pages, ulong root)
@@ -80,8 +79,11 @@ public sealed class IommuDomain : IDisposable
     /// <summary>The fabric whose RAM holds the page tables.</summary>
     public PcieFabric Fabric => _fabric;
 
-    /// <summary>Bytes currently mapped.</summary>
-    public ulong MappedBytes => unchecked((ulong)Interlocked.Read(ref _mappedBytes));
+    /// <summary>
+    /// Bytes currently mapped, counted by walking the tables (Linux keeps no such count, so maps and unmaps do not
+    /// either); while other threads map and unmap, a snapshot. 0 once disposed.
+    /// </summary>
+    public ulong MappedBytes => _disposed ? 0 : MappedBytesBelow(RootTable.Value, PageTableGeometry.Levels);
 
     /// <summary>Page-table pages the domain holds, the root included.</summary>
     public int PageTableCount => Volatile.Read(ref _tableCount);
@@ -154,7 +156,6 @@ public sealed class IommuDomain : IDisposable
             }
 
             done += mapped;
-            Interlocked.Add(ref _mappedBytes, (long)mapped);
             if (error != Errno.None)
             {
                 break;
@@ -327,7 +328,6 @@ public sealed class IommuDomain : IDisposable
             _disposed = true;
             ListTables(RootTable.Value, PageTableGeometry.Levels, _emptied);
             FreePageTables(_emptied);
-            Interlocked.Exchange(ref _mappedBytes, 0);
         }
     }
 
@@ -572,7 +572,6 @@ public sealed class IommuDomain : IDisposable
             cursor = next;
         }
 
-        Interlocked.Add(ref _mappedBytes, -(long)unmapped);
         if (unmapped != 0 && end - first >= PageTableGeometry.LevelSize(2))
         {
             UnhookCoveredTables(RootTable.Value, PageTableGeometry.Levels, first, end, unhooked);
@@ -609,6 +608,24 @@ public sealed class IommuDomain : IDisposable
                 UnhookCoveredTables(pte.Address, level - 1, Math.Max(first, va), Math.Min(end, va + size), unhooked);
             }
         }
+    }
+
+    /// <summary>Bytes the leaves in and below <paramref name="table"/> (at <paramref name="level"/>) map.</summary>
+    private ulong MappedBytesBelow(ulong table, int level)
+    {
+        Span<byte> entries = stackalloc byte[PageTableGeometry.EntriesPerTable * PageTableGeometry.EntryBytes];
+        ReadEntries(table, entries);
+        ulong bytes = 0;
+        for (int i = 0; i < PageTableGeometry.EntriesPerTable; i++)
+        {
+            var pte = new PageTableEntry(BinaryPrimitives.ReadUInt64LittleEndian(entries[(i * PageTableGeometry.EntryBytes)..]));
+            if (pte.IsPresent)
+            {
+                bytes += pte.IsLeafAt(level) ? PageTableGeometry.LevelSize(level) : MappedBytesBelow(pte.Address, level - 1);
+            }
+        }
+
+        return bytes;
     }
 
     /// <summary>Lists <paramref name="table"/> (at <paramref name="level"/>) and every table below it on <paramref name="into"/> (<c>dma_pte_list_pagetables</c>).</summary>
