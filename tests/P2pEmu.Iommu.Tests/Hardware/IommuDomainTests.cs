@@ -208,6 +208,68 @@ public sealed class IommuDomainTests
     }
 
     [Fact]
+    public void ConcurrentMapsAndCoveringUnmaps_InNeighbouringGigabytes_KeepEveryTranslation_AndLeakNoTable()
+    {
+        using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
+        IommuDomain domain = m.NewDomain();
+        long freeBefore = m.Pages.FreePageCount;
+        const int Threads = 4;
+        const int Rounds = 100;
+        const ulong SmallPart = 2 * MiB2;
+        var failures = new string?[Threads];
+        using var start = new Barrier(Threads);
+
+        // Each thread owns one gigabyte: its own level-2 table, under the level-3 table all share. Round after round it
+        // maps the gigabyte whole (4 KiB pages in two leaf tables, then 2 MiB pages), checks it, and unmaps it whole,
+        // which frees its level-2 and leaf tables while the others walk the shared tables and install theirs.
+        var workers = new Thread[Threads];
+        for (int t = 0; t < Threads; t++)
+        {
+            int thread = t;
+            workers[thread] = new Thread(() =>
+            {
+                ulong gigabyte = (ulong)(thread + 1) * GiB1;
+                start.SignalAndWait();
+                for (int round = 0; round < Rounds && failures[thread] is null; round++)
+                {
+                    ulong target = Target(thread, round);
+                    Errno small = domain.Map(new Iova(gigabyte), new BusAddress(target + KiB4), SmallPart, IommuProt.ReadWrite);
+                    Errno large = domain.Map(new Iova(gigabyte + SmallPart), new BusAddress(target + SmallPart), GiB1 - SmallPart, IommuProt.ReadWrite);
+                    ulong[] probes = [0, SmallPart - KiB4, SmallPart, GiB1 - KiB4];
+                    foreach (ulong offset in probes)
+                    {
+                        ulong expected = target + offset + (offset < SmallPart ? KiB4 : 0);
+                        if (small != Errno.None || large != Errno.None || domain.IovaToPhys(new Iova(gigabyte + offset)) != expected)
+                        {
+                            failures[thread] = $"thread {thread} round {round} +0x{offset:x}: {small}/{large}, 0x{domain.IovaToPhys(new Iova(gigabyte + offset)):x}";
+                        }
+                    }
+
+                    if (domain.Unmap(new Iova(gigabyte), GiB1) != GiB1)
+                    {
+                        failures[thread] = $"thread {thread} round {round}: the unmap stopped short";
+                    }
+                }
+            });
+            workers[thread].Start();
+        }
+
+        foreach (Thread worker in workers)
+        {
+            worker.Join();
+        }
+
+        Assert.All(failures, failure => Assert.Null(failure));
+
+        // Only the root and the shared level-3 table are left; every other table page went back.
+        Assert.Equal(2, domain.PageTableCount);
+        Assert.Equal(freeBefore - 1, m.Pages.FreePageCount);
+        Assert.Equal(0UL, domain.MappedBytes);
+
+        static ulong Target(int thread, int round) => (ulong)((thread * Rounds) + round + 1) * (2 * GiB1);
+    }
+
+    [Fact]
     public void Unmap_ReturnsBytes_StopsAtAHole_AndKeepsTablesItDoesNotCover()
     {
         using var m = new IommuMachine(IommuMachine.Switched(IommuMode.Translate));
