@@ -26,12 +26,13 @@ internal static class Program
         }
 
         IConfig config = DefaultConfig.Instance;
-        if (NamesDryJob(args))
+        string? job = NamedJob(args);
+        if (string.Equals(job, "Dry", StringComparison.OrdinalIgnoreCase))
         {
             // A Dry run measures nothing, so it may run the Debug build `dotnet test` makes (BenchmarkSmokeTests).
             config = config.WithOptions(ConfigOptions.DisableOptimizationsValidator);
         }
-        else if (!NamesJob(args))
+        else if (job is null)
         {
             // Marked default so that BenchmarkDotNet's command line (--inProcess, --iterationCount, ...) builds on
             // this job instead of adding a second one beside it.
@@ -49,33 +50,25 @@ internal static class Program
         return failed ? 1 : 0;
     }
 
-    /// <summary>True when the command line chooses BenchmarkDotNet's Dry job (<c>--job Dry</c>, <c>-j dry</c>, <c>--job=Dry</c>).</summary>
-    private static bool NamesDryJob(string[] args)
+    /// <summary>
+    /// The job the command line chooses itself (<c>--job NAME</c>, <c>-j NAME</c>, <c>--job=NAME</c>; empty when the
+    /// option has no value), or null when it chooses none and ours applies.
+    /// </summary>
+    private static string? NamedJob(string[] args)
     {
         for (int i = 0; i < args.Length; i++)
         {
-            bool named = args[i] is "--job" or "-j" ? i + 1 < args.Length && args[i + 1].Equals("Dry", StringComparison.OrdinalIgnoreCase)
-                : args[i].Equals("--job=Dry", StringComparison.OrdinalIgnoreCase);
-            if (named)
+            if (args[i] is "--job" or "-j")
             {
-                return true;
+                return i + 1 < args.Length ? args[i + 1] : string.Empty;
+            }
+
+            if (args[i].StartsWith("--job=", StringComparison.Ordinal))
+            {
+                return args[i]["--job=".Length..];
             }
         }
 
-        return false;
-    }
-
-    /// <summary>True when the command line chooses the job itself (then it must not be merged with ours).</summary>
-    private static bool NamesJob(string[] args)
-    {
-        foreach (string arg in args)
-        {
-            if (arg is "--job" or "-j" || arg.StartsWith("--job=", StringComparison.Ordinal))
-            {
-                return true;
-            }
-        }
-
-        return false;
+        return null;
     }
 }

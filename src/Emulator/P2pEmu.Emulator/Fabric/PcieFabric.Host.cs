@@ -1,7 +1,5 @@
 using System;
 using System.Buffers.Binary;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Threading;
 using P2pEmu.Emulator.Memory;
 using P2pEmu.Emulator.Pci;
@@ -105,7 +103,7 @@ public sealed partial class PcieFabric
     /// <returns>False when part of the range is unclaimed (<paramref name="value"/> is then all-ones there).</returns>
     public bool TryHostRead64(ulong busAddress, out ulong value)
     {
-        if ((busAddress & (sizeof(ulong) - 1)) == 0 && TryFindRam(busAddress, out ulong offset, out _))
+        if (TryFindRamQuad(busAddress, out ulong offset))
         {
             ulong raw = Volatile.Read(ref _ram.Region.GetRef<ulong>(offset));
             value = BitConverter.IsLittleEndian ? raw : BinaryPrimitives.ReverseEndianness(raw);
@@ -125,7 +123,7 @@ public sealed partial class PcieFabric
     /// <returns>False when part of the range is unclaimed; nothing is written from there on.</returns>
     public bool TryHostWrite64(ulong busAddress, ulong value)
     {
-        if ((busAddress & (sizeof(ulong) - 1)) == 0 && TryFindRam(busAddress, out ulong offset, out _))
+        if (TryFindRamQuad(busAddress, out ulong offset))
         {
             Volatile.Write(ref _ram.Region.GetRef<ulong>(offset), BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value));
             return true;
@@ -146,14 +144,20 @@ public sealed partial class PcieFabric
     public bool TryHostCompareExchange64(ulong busAddress, ulong expected, ulong value, out ulong found)
     {
         found = 0;
-        if ((busAddress & (sizeof(ulong) - 1)) != 0 || !TryFindRam(busAddress, out ulong offset, out _))
+        if (!TryFindRamQuad(busAddress, out ulong offset))
         {
             return false;
         }
 
-        ref long quad = ref Unsafe.As<byte, long>(ref MemoryMarshal.GetReference(_ram.Region.GetSpan(offset, sizeof(ulong))));
-        found = unchecked((ulong)Interlocked.CompareExchange(ref quad, (long)value, (long)expected));
+        found = Interlocked.CompareExchange(ref _ram.Region.GetRef<ulong>(offset), value, expected);
         return true;
+    }
+
+    /// <summary>The offset in host RAM of an 8-byte aligned quadword at <paramref name="busAddress"/>, if it is RAM.</summary>
+    private bool TryFindRamQuad(ulong busAddress, out ulong offset)
+    {
+        offset = 0;
+        return (busAddress & (sizeof(ulong) - 1)) == 0 && TryFindRam(busAddress, out offset, out _);
     }
 
     /// <summary>What a root-complex access to <paramref name="address"/> reaches: host RAM, a memory BAR, or registers.</summary>

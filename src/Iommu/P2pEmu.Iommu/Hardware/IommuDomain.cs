@@ -1,5 +1,4 @@
 using System;
-using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Diagnostics.Tracing;
 using System.Threading;
@@ -436,7 +435,7 @@ public sealed class IommuDomain : IDisposable
         Span<byte> entries = stackalloc byte[count * PageTableGeometry.EntryBytes];
         ReadEntries(first, entries);
         int free = 0;
-        while (free < count && !new PageTableEntry(BinaryPrimitives.ReadUInt64LittleEndian(entries[(free * PageTableGeometry.EntryBytes)..])).IsPresent)
+        while (free < count && !PageTableEntry.At(entries, free).IsPresent)
         {
             free++;
         }
@@ -618,7 +617,7 @@ public sealed class IommuDomain : IDisposable
         ulong bytes = 0;
         for (int i = 0; i < PageTableGeometry.EntriesPerTable; i++)
         {
-            var pte = new PageTableEntry(BinaryPrimitives.ReadUInt64LittleEndian(entries[(i * PageTableGeometry.EntryBytes)..]));
+            var pte = PageTableEntry.At(entries, i);
             if (pte.IsPresent)
             {
                 bytes += pte.IsLeafAt(level) ? PageTableGeometry.LevelSize(level) : MappedBytesBelow(pte.Address, level - 1);
@@ -642,7 +641,7 @@ public sealed class IommuDomain : IDisposable
         ReadEntries(table, entries);
         for (int i = 0; i < PageTableGeometry.EntriesPerTable; i++)
         {
-            var pte = new PageTableEntry(BinaryPrimitives.ReadUInt64LittleEndian(entries[(i * PageTableGeometry.EntryBytes)..]));
+            var pte = PageTableEntry.At(entries, i);
             if (pte.IsPresent && !pte.IsLeafAt(level))
             {
                 ListTables(pte.Address, level - 1, into);
@@ -661,7 +660,7 @@ public sealed class IommuDomain : IDisposable
         Span<byte> entries = stackalloc byte[count * PageTableGeometry.EntryBytes];
         ReadEntries(leafAddress, entries);
         int cleared = 0;
-        while (cleared < count && new PageTableEntry(BinaryPrimitives.ReadUInt64LittleEndian(entries[(cleared * PageTableGeometry.EntryBytes)..])).IsPresent)
+        while (cleared < count && PageTableEntry.At(entries, cleared).IsPresent)
         {
             WriteEntry(leafAddress + ((ulong)cleared * PageTableGeometry.EntryBytes), default);
             cleared++;

@@ -1,5 +1,4 @@
 using System;
-using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Diagnostics.Tracing;
 using System.Runtime.CompilerServices;
@@ -380,7 +379,7 @@ public sealed class IommuUnit : IRootComplexTranslator
     /// </summary>
     private static bool Continues(ReadOnlySpan<byte> raw, int slot, in PageWalkResult walk, int pagesAfter)
     {
-        var pte = new PageTableEntry(BinaryPrimitives.ReadUInt64LittleEndian(raw.Slice(slot * PageTableGeometry.EntryBytes, PageTableGeometry.EntryBytes)));
+        var pte = PageTableEntry.At(raw, slot);
         if (!pte.IsPresent || !pte.HasValidFormatAt(1) || (pte.Permissions & walk.TablePermissions) != walk.Permissions)
         {
             return false;

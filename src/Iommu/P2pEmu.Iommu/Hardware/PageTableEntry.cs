@@ -1,3 +1,5 @@
+using System;
+using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
 namespace P2pEmu.Iommu.Hardware;
@@ -66,6 +68,10 @@ public readonly record struct PageTableEntry(ulong Value)
     /// <summary>A leaf at <paramref name="level"/> mapping the page at <paramref name="pageAddress"/> with <paramref name="prot"/>.</summary>
     public static PageTableEntry Leaf(ulong pageAddress, IommuProt prot, int level) =>
         new((pageAddress & AddressMask) | PresentBit | ((ulong)(prot & IommuProt.ReadWrite) << PermissionShift) | (level > 1 ? PageSizeBit : 0));
+
+    /// <summary>Entry <paramref name="index"/> of consecutive entries read from a table in one access.</summary>
+    public static PageTableEntry At(ReadOnlySpan<byte> entries, int index) =>
+        new(BinaryPrimitives.ReadUInt64LittleEndian(entries.Slice(index * PageTableGeometry.EntryBytes, PageTableGeometry.EntryBytes)));
 
     /// <summary>True when the entry is a leaf at <paramref name="level"/> (level 1, or PS set).</summary>
     public bool IsLeafAt(int level) => level == 1 || IsLargePage;
