@@ -49,8 +49,7 @@ public sealed partial class BenchmarkSmokeTests
         string configuration = typeof(BenchmarkSmokeTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
         string dll = Path.Combine(RepositoryPaths.Root, "perf", "P2pEmu.Benchmarks", "bin", configuration, "net10.0", "P2pEmu.Benchmarks.dll");
         Assert.True(File.Exists(dll), $"{dll} was not built");
-        string dotnet = Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(RepositoryPaths.DotnetHost) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string arg in (string[])["exec", dll, .. args])
         {
             start.ArgumentList.Add(arg);

@@ -7,6 +7,7 @@ using System.Text.Json;
 using System.Threading;
 using Microsoft.Diagnostics.NETCore.Client;
 using P2pEmu.Cli;
+using P2pEmu.Testing;
 using Xunit;
 
 namespace P2pEmu.Integration.Tests;
@@ -120,8 +121,7 @@ public sealed class TraceCommandTests
     private static Process StartSoak(int? seconds)
     {
         string p2pemu = typeof(Commands).Assembly.Location;
-        string dotnet = Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(RepositoryPaths.DotnetHost) { RedirectStandardOutput = true, UseShellExecute = false };
         string[] duration = seconds is int s ? ["--duration", s.ToString(System.Globalization.CultureInfo.InvariantCulture)] : [];
         foreach (string arg in (string[])["exec", p2pemu, "run", "--soak", .. duration, "--json"])
         {

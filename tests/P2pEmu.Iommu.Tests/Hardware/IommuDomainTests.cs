@@ -18,6 +18,28 @@ public sealed class IommuDomainTests
     private const ulong MiB2 = 2UL << 20;
     private const ulong GiB1 = 1UL << 30;
 
+    /// <summary>Runs <paramref name="body"/> on <paramref name="threads"/> threads released at once, and waits for all.</summary>
+    private static void RunTogether(int threads, Action<int> body)
+    {
+        using var start = new Barrier(threads);
+        var workers = new Thread[threads];
+        for (int t = 0; t < threads; t++)
+        {
+            int thread = t;
+            workers[thread] = new Thread(() =>
+            {
+                start.SignalAndWait();
+                body(thread);
+            });
+            workers[thread].Start();
+        }
+
+        foreach (Thread worker in workers)
+        {
+            worker.Join();
+        }
+    }
+
     private static int LeafLevel(IommuMachine m, IommuDomain domain, ulong iova)
     {
         Assert.True(new PageTableWalker(m.Fabric).TryWalk(domain.RootTable, new Iova(iova), IommuProt.None, out PageWalkResult walk), $"0x{iova:x} not mapped");
@@ -162,29 +184,16 @@ public sealed class IommuDomainTests
         const int Threads = 4;
         const int Regions = 256;
         var errors = new Errno[Threads][];
-        using var start = new Barrier(Threads);
 
         // Thread t maps page t of every 2 MiB region: all threads need each region's new leaf table at once.
-        var workers = new Thread[Threads];
-        for (int t = 0; t < Threads; t++)
+        RunTogether(Threads, thread =>
         {
-            int thread = t;
             errors[thread] = new Errno[Regions];
-            workers[thread] = new Thread(() =>
+            for (int r = 0; r < Regions; r++)
             {
-                start.SignalAndWait();
-                for (int r = 0; r < Regions; r++)
-                {
-                    errors[thread][r] = domain.Map(new Iova(PageIn(r, thread)), new BusAddress(Target(r, thread)), KiB4, IommuProt.ReadWrite);
-                }
-            });
-            workers[thread].Start();
-        }
-
-        foreach (Thread worker in workers)
-        {
-            worker.Join();
-        }
+                errors[thread][r] = domain.Map(new Iova(PageIn(r, thread)), new BusAddress(Target(r, thread)), KiB4, IommuProt.ReadWrite);
+            }
+        });
 
         Assert.All(errors, perThread => Assert.All(perThread, error => Assert.Equal(Errno.None, error)));
 
@@ -217,47 +226,34 @@ public sealed class IommuDomainTests
         const int Rounds = 100;
         const ulong SmallPart = 2 * MiB2;
         var failures = new string?[Threads];
-        using var start = new Barrier(Threads);
 
         // Each thread owns one gigabyte: its own level-2 table, under the level-3 table all share. Round after round it
         // maps the gigabyte whole (4 KiB pages in two leaf tables, then 2 MiB pages), checks it, and unmaps it whole,
         // which frees its level-2 and leaf tables while the others walk the shared tables and install theirs.
-        var workers = new Thread[Threads];
-        for (int t = 0; t < Threads; t++)
+        RunTogether(Threads, thread =>
         {
-            int thread = t;
-            workers[thread] = new Thread(() =>
+            ulong gigabyte = (ulong)(thread + 1) * GiB1;
+            for (int round = 0; round < Rounds && failures[thread] is null; round++)
             {
-                ulong gigabyte = (ulong)(thread + 1) * GiB1;
-                start.SignalAndWait();
-                for (int round = 0; round < Rounds && failures[thread] is null; round++)
+                ulong target = Target(thread, round);
+                Errno small = domain.Map(new Iova(gigabyte), new BusAddress(target + KiB4), SmallPart, IommuProt.ReadWrite);
+                Errno large = domain.Map(new Iova(gigabyte + SmallPart), new BusAddress(target + SmallPart), GiB1 - SmallPart, IommuProt.ReadWrite);
+                ulong[] probes = [0, SmallPart - KiB4, SmallPart, GiB1 - KiB4];
+                foreach (ulong offset in probes)
                 {
-                    ulong target = Target(thread, round);
-                    Errno small = domain.Map(new Iova(gigabyte), new BusAddress(target + KiB4), SmallPart, IommuProt.ReadWrite);
-                    Errno large = domain.Map(new Iova(gigabyte + SmallPart), new BusAddress(target + SmallPart), GiB1 - SmallPart, IommuProt.ReadWrite);
-                    ulong[] probes = [0, SmallPart - KiB4, SmallPart, GiB1 - KiB4];
-                    foreach (ulong offset in probes)
+                    ulong expected = target + offset + (offset < SmallPart ? KiB4 : 0);
+                    if (small != Errno.None || large != Errno.None || domain.IovaToPhys(new Iova(gigabyte + offset)) != expected)
                     {
-                        ulong expected = target + offset + (offset < SmallPart ? KiB4 : 0);
-                        if (small != Errno.None || large != Errno.None || domain.IovaToPhys(new Iova(gigabyte + offset)) != expected)
-                        {
-                            failures[thread] = $"thread {thread} round {round} +0x{offset:x}: {small}/{large}, 0x{domain.IovaToPhys(new Iova(gigabyte + offset)):x}";
-                        }
-                    }
-
-                    if (domain.Unmap(new Iova(gigabyte), GiB1) != GiB1)
-                    {
-                        failures[thread] = $"thread {thread} round {round}: the unmap stopped short";
+                        failures[thread] = $"thread {thread} round {round} +0x{offset:x}: {small}/{large}, 0x{domain.IovaToPhys(new Iova(gigabyte + offset)):x}";
                     }
                 }
-            });
-            workers[thread].Start();
-        }
 
-        foreach (Thread worker in workers)
-        {
-            worker.Join();
-        }
+                if (domain.Unmap(new Iova(gigabyte), GiB1) != GiB1)
+                {
+                    failures[thread] = $"thread {thread} round {round}: the unmap stopped short";
+                }
+            }
+        });
 
         Assert.All(failures, failure => Assert.Null(failure));
 
