@@ -382,6 +382,7 @@ public sealed class IovaDomainTests
 
         Assert.Equal(new IovaRange(5, 20), domain.ReserveIova(5, 12));
         Assert.Equal(new[] { new IovaRange(5, 20) }, domain.Snapshot());
+        Assert.Null(domain.Validate()); // the index of ranges by first pfn moved with the stretch
     }
 
     [Fact]
@@ -414,8 +415,11 @@ public sealed class IovaDomainTests
 
         Assert.Equal(new IovaRange(101, 120), domain.ReserveIova(90, 120));
         Assert.Equal(new[] { new IovaRange(90, 100), new IovaRange(101, 120) }, domain.Snapshot());
+        Assert.Null(domain.Validate());
+        Assert.Throws<ArgumentException>(() => domain.FreeIovaFast(a.PfnLo, 1, 0)); // the range now starts at 90
         domain.FreeIova(a.PfnLo);
         Assert.Equal(new[] { new IovaRange(101, 120) }, domain.Snapshot());
+        Assert.Null(domain.Validate());
     }
 
     [Fact]

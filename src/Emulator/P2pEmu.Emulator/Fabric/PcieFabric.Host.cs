@@ -17,6 +17,12 @@ public sealed partial class PcieFabric
     /// <returns>False when part of the range is unclaimed (that part reads all-ones, as an Unsupported Request completes).</returns>
     public bool TryHostRead(ulong busAddress, Span<byte> destination)
     {
+        if (TryFindRam(busAddress, out ulong ramOffset, out ulong ramRemaining) && ramRemaining >= (ulong)destination.Length)
+        {
+            _ram.Region.GetSpan(ramOffset, destination.Length).CopyTo(destination); // all in RAM: one copy
+            return true;
+        }
+
         int done = 0;
         while (done < destination.Length)
         {

@@ -350,6 +350,11 @@ public sealed class IommuUnit : IRootComplexTranslator
         runTarget = walk.PageAddress.Value;
         int index = (int)PageTableGeometry.EntryIndex(iova, 1);
         int groupFirst = index & ~(RunPages - 1);
+        if (!NeighbourContinues(in walk, index, groupFirst, -1) && !NeighbourContinues(in walk, index, groupFirst, 1))
+        {
+            return; // the common case for scattered single pages: no run, and no read of the whole block's entries
+        }
+
         Span<byte> raw = stackalloc byte[RunPages * PageTableGeometry.EntryBytes];
         if (!_fabric.TryHostRead(walk.LeafTable.Value + ((ulong)groupFirst * PageTableGeometry.EntryBytes), raw))
         {
@@ -357,13 +362,13 @@ public sealed class IommuUnit : IRootComplexTranslator
         }
 
         int low = index;
-        while (low > groupFirst && Continues(raw, low - 1 - groupFirst, in walk, low - 1 - index))
+        while (low > groupFirst && Continues(PageTableEntry.At(raw, low - 1 - groupFirst), in walk, low - 1 - index))
         {
             low--;
         }
 
         int high = index;
-        while (high < groupFirst + RunPages - 1 && Continues(raw, high + 1 - groupFirst, in walk, high + 1 - index))
+        while (high < groupFirst + RunPages - 1 && Continues(PageTableEntry.At(raw, high + 1 - groupFirst), in walk, high + 1 - index))
         {
             high++;
         }
@@ -373,13 +378,25 @@ public sealed class IommuUnit : IRootComplexTranslator
         runLength = (ulong)(high - low + 1) * PageTableGeometry.PageSize;
     }
 
-    /// <summary>
-    /// True when entry <paramref name="slot"/> of <paramref name="raw"/> maps the page <paramref name="pagesAfter"/> pages
-    /// after the walked leaf's page (negative: before it), with the same permissions.
-    /// </summary>
-    private static bool Continues(ReadOnlySpan<byte> raw, int slot, in PageWalkResult walk, int pagesAfter)
+    /// <summary>Whether the entry <paramref name="step"/> (−1 or 1) from the walked leaf, inside its block, continues its run.</summary>
+    private bool NeighbourContinues(in PageWalkResult walk, int index, int groupFirst, int step)
     {
-        var pte = PageTableEntry.At(raw, slot);
+        int neighbour = index + step;
+        if (neighbour < groupFirst || neighbour >= groupFirst + RunPages)
+        {
+            return false;
+        }
+
+        return _fabric.TryHostRead64(walk.LeafTable.Value + ((ulong)neighbour * PageTableGeometry.EntryBytes), out ulong value)
+            && Continues(new PageTableEntry(value), in walk, step);
+    }
+
+    /// <summary>
+    /// True when <paramref name="pte"/> maps the page <paramref name="pagesAfter"/> pages after the walked leaf's page
+    /// (negative: before it), with the same permissions.
+    /// </summary>
+    private static bool Continues(PageTableEntry pte, in PageWalkResult walk, int pagesAfter)
+    {
         if (!pte.IsPresent || !pte.HasValidFormatAt(1) || (pte.Permissions & walk.TablePermissions) != walk.Permissions)
         {
             return false;

@@ -94,8 +94,31 @@ public sealed partial class IovaDomain
                 error = "the anchor is not the last node";
             }
 
-            return error;
+            return error ?? ValidateLiveIndex();
         }
+    }
+
+    /// <summary>Null when the live index holds exactly the tree's ranges (the anchor aside). Caller holds the tree lock.</summary>
+    private string? ValidateLiveIndex()
+    {
+        int ranges = 0;
+        for (int node = _tree.First(); node != IovaTree.Nil; node = _tree.Next(node))
+        {
+            if (node == _anchor)
+            {
+                continue;
+            }
+
+            ranges++;
+            IovaNode n = _tree[node];
+            ulong pages = _live.PagesAt(n.PfnLo);
+            if (pages != n.PfnHi - n.PfnLo + 1)
+            {
+                return $"the live index has {pages} pages at pfn 0x{n.PfnLo:x}, the tree {n.PfnHi - n.PfnLo + 1}";
+            }
+        }
+
+        return ranges == _live.Count ? null : $"the live index holds {_live.Count} ranges, the tree {ranges}";
     }
 
     internal int DepotSize(int sizeClass) => _rcaches[sizeClass].DepotSize();

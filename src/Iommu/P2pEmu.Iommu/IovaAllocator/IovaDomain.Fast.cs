@@ -211,21 +211,18 @@ public sealed partial class IovaDomain
         magazine.Clear();
     }
 
+    /// <summary>The check of a fast free, without the tree lock (<see cref="IovaLiveIndex"/>).</summary>
     private void VerifyLive(ulong pfn, ulong sizePages, int sizeClass)
     {
-        lock (_treeLock)
+        ulong pages = _live.PagesAt(pfn);
+        if (pages == 0)
         {
-            int node = _tree.Find(pfn);
-            if (node == IovaTree.Nil || node == _anchor || _tree[node].PfnLo != pfn)
-            {
-                IovaThrowHelper.ThrowNotAllocated(pfn);
-            }
+            IovaThrowHelper.ThrowNotAllocated(pfn);
+        }
 
-            ref IovaNode n = ref _tree[node];
-            if (OrderBase2(n.PfnHi - n.PfnLo + 1) != sizeClass)
-            {
-                IovaThrowHelper.ThrowWrongSize(pfn, n.PfnHi - n.PfnLo + 1, sizePages);
-            }
+        if (OrderBase2(pages) != sizeClass)
+        {
+            IovaThrowHelper.ThrowWrongSize(pfn, pages, sizePages);
         }
     }
 

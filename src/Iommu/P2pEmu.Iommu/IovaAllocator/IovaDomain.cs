@@ -17,7 +17,8 @@ namespace P2pEmu.Iommu.IovaAllocator;
 /// <c>max32_alloc_size</c> are guarded by one lock (Linux: <c>iova_rbtree_lock</c>); each CPU's magazines of each
 /// size class by their own spin lock, and each size class's depot by another (Linux: the per-CPU and rcache
 /// spinlocks). Lock order: CPU cache, then depot, then tree. A fast allocation or free that the cache satisfies
-/// takes only its CPU's lock (plus the tree lock for the check of <see cref="IovaDomainOptions.VerifyFastFrees"/>).
+/// takes only its CPU's lock; the check of <see cref="IovaDomainOptions.VerifyFastFrees"/> reads a copy of the tree's
+/// ranges kept for it (<see cref="IovaLiveIndex"/>) without a lock.
 /// </para>
 /// <para>
 /// "CPUs" are indices 0 to <see cref="CpuCount"/> - 1. The overloads without a CPU index use
@@ -49,6 +50,9 @@ public sealed partial class IovaDomain : IDisposable
 
     private readonly Lock _treeLock = new();
     private readonly IovaTree _tree = new();
+
+    // The tree's ranges by first pfn, for the lock-free check of a fast free; changed with the tree, under its lock.
+    private readonly IovaLiveIndex _live = new();
     private readonly int _anchor;
     private readonly IovaRcache[] _rcaches;
     private int _cachedNode;     // guarded by _treeLock
@@ -247,7 +251,9 @@ public sealed partial class IovaDomain : IDisposable
                     // Stretching the node down is order-safe: nothing between pfnLo and it is allocated.
                     if (pfnLo < n.PfnLo)
                     {
+                        _live.Remove(n.PfnLo);
                         n.PfnLo = pfnLo;
+                        _live.Add(n.PfnLo, n.PfnHi - n.PfnLo + 1);
                     }
 
                     if (pfnHi > n.PfnHi)
@@ -269,6 +275,7 @@ public sealed partial class IovaDomain : IDisposable
 
             int added = _tree.Allocate(pfnLo, pfnHi);
             _tree.Insert(added, IovaTree.Nil);
+            _live.Add(pfnLo, pfnHi - pfnLo + 1);
             return RangeOf(added);
         }
     }
@@ -349,6 +356,7 @@ public sealed partial class IovaDomain : IDisposable
             {
                 int node = _tree.Allocate(newPfn, newPfn + size - 1);
                 _tree.Insert(node, prev); // prev is the node just above: the insertion point is in its subtree
+                _live.Add(newPfn, size);
                 if (newPfn + size - 1 < Dma32BitPfn)
                 {
                     _cached32Node = node;
@@ -405,5 +413,6 @@ public sealed partial class IovaDomain : IDisposable
 
         _tree.Erase(node);
         _tree.Release(node);
+        _live.Remove(free.PfnLo);
     }
 }

@@ -24,9 +24,10 @@ public sealed class IovaDomainOptions
     public TimeSpan? DepotTrimDelay { get; init; }
 
     /// <summary>
-    /// Whether <see cref="IovaDomain.FreeIovaFast(ulong, ulong, int)"/> checks, under the tree lock, that the pfn
-    /// starts a live range of the same size class and throws otherwise. Linux trusts the caller; a bad free there
-    /// corrupts the cache silently. Defaults to true; turning it off keeps frees off the tree lock, as in Linux.
+    /// Whether <see cref="IovaDomain.FreeIovaFast(ulong, ulong, int)"/> checks that the pfn starts a live range of the
+    /// same size class and throws otherwise. Linux trusts the caller; a bad free there corrupts the cache silently.
+    /// The check takes no lock (it reads an index of the tree's ranges by first pfn, kept beside the tree) and costs
+    /// one or two probes of a hash table. Defaults to true.
     /// </summary>
     public bool VerifyFastFrees { get; init; } = true;
 }
