@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Diagnostics;
 using P2pEmu.Emulator.Memory;
@@ -203,6 +204,9 @@ public sealed class DmaPort
     }
 
     /// <summary>One read or write between device-local bytes and the fabric, split where the route changes.</summary>
+    /// <remarks>Never inlined: a device model calls it from its command loop, whose frame would otherwise carry (and
+    /// zero on every command) this method's locals once per call site.</remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private DmaResult Access(DmaAddress start, AccessKind access, Span<byte> readInto, ReadOnlySpan<byte> writeFrom)
     {
         bool reading = access == AccessKind.Read;
@@ -277,7 +281,7 @@ public sealed class DmaPort
 
         if (!ownRequests)
         {
-            route = _fabric.Route(Owner, new DmaAddress(address), access, TranslatedRequests, null, RequesterIdOverride);
+            RouteOnBehalf(address, access, ref route);
         }
 
         if (!route.IsDelivered)
@@ -289,6 +293,11 @@ public sealed class DmaPort
         at = new Resolved(route.TargetMemory, route.TargetOffset, route.ContiguousBytes, route.Path, ToRam: false);
         return true;
     }
+
+    /// <summary>The full route of a translated request or one under another requester ID; out of line, as in <see cref="PcieFabric.TryRouteToRam"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RouteOnBehalf(ulong address, AccessKind access, ref RouteResult route) =>
+        route = _fabric.Route(Owner, new DmaAddress(address), access, TranslatedRequests, null, RequesterIdOverride);
 
     /// <summary>Where a routed transaction lands: plain memory (RAM or a memory BAR) or, with no memory, a register BAR.</summary>
     private readonly record struct Resolved(BarRegion? Memory, ulong Offset, ulong Contiguous, RoutePath Path, bool ToRam);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using P2pEmu.Emulator.Addressing;
 using P2pEmu.Emulator.Pci;
 using P2pEmu.Emulator.Topology;
@@ -30,7 +31,7 @@ public sealed partial class PcieFabric
 
         if (!climb.Usable || hb.WindowContains(a) || MsiController.InWindow(a)) // the MSI window: PcieFabric.Msi.cs
         {
-            result = Route(requester, new DmaAddress(a), access);
+            RouteFully(requester, a, access, ref result);
             return Unrouted(out ramOffset, out contiguousBytes);
         }
 
@@ -41,11 +42,21 @@ public sealed partial class PcieFabric
             return true;
         }
 
-        result = translatedOk
-            ? RouteToRootComplexPeer(requester, hb, climb.IngressPort, translated.Value, contiguous, null, null)
-            : Refuse(RouteStatus.IommuFault, RouteReason.IommuFault, null, null, true);
+        RouteFromRootComplex(requester, hb, climb, translatedOk, translated.Value, contiguous, ref result);
         return Unrouted(out ramOffset, out contiguousBytes);
     }
+
+    // The two ways off the fast path build a whole result; out of line, so that the callers' frames (and the device
+    // models they are inlined into) do not carry, and zero on every call, the result temporaries of the rare paths.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RouteFully(PciFunction requester, ulong a, AccessKind access, ref RouteResult result) =>
+        result = Route(requester, new DmaAddress(a), access);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RouteFromRootComplex(PciFunction requester, HostBridge hb, UpstreamClimb climb, bool translatedOk, ulong translated, ulong contiguous, ref RouteResult result) =>
+        result = translatedOk
+            ? RouteToRootComplexPeer(requester, hb, climb.IngressPort, translated, contiguous, null, null)
+            : Refuse(RouteStatus.IommuFault, RouteReason.IommuFault, null, null, true);
 
     private static bool Unrouted(out ulong ramOffset, out ulong contiguousBytes)
     {
