@@ -149,7 +149,7 @@ public sealed partial class NvmeController
                 return false;
             }
 
-            sq.Head = (sq.Head + 1) % sq.Entries;
+            sq.Head = sq.Next(sq.Head);
             NvmeCommand command = MemoryMarshal.Read<NvmeCommand>(entry);
             uint dw0 = 0;
             BeginCommand();

@@ -53,5 +53,8 @@ internal sealed class NvmeQueue
     public bool Stalled { get; set; }
 
     /// <summary>CQ: posting one more entry would overwrite one the host has not consumed.</summary>
-    public bool IsFull => (Tail + 1) % Entries == Head;
+    public bool IsFull => Next(Tail) == Head;
+
+    /// <summary>The slot after <paramref name="index"/> (below <see cref="Entries"/>, as doorbells are checked), wrapping to 0.</summary>
+    public uint Next(uint index) => index + 1 == Entries ? 0 : index + 1; // no division on the per-command path
 }

@@ -227,8 +227,8 @@ public sealed class IoTlb
 
             if (chosen < 0)
             {
-                chosen = _nextVictim[set] % _ways;
-                _nextVictim[set] = (byte)((chosen + 1) % _ways);
+                chosen = _nextVictim[set] < _ways ? _nextVictim[set] : 0;
+                _nextVictim[set] = (byte)(chosen + 1 == _ways ? 0 : chosen + 1);
             }
 
             Publish(ref ways[chosen], domainId, tag, lengthBytes, target.Value);

@@ -153,7 +153,8 @@ public sealed partial class IovaDomain : IDisposable
                 s_threadCpuPlusOne = cpu;
             }
 
-            return (cpu - 1) % CpuCount;
+            int index = cpu - 1;
+            return index < CpuCount ? index : index % CpuCount; // the division only for more threads than CPUs
         }
     }
 
