@@ -178,6 +178,52 @@ public sealed class AsyncBioTests
     }
 
     [Fact]
+    public void APluggedBatch_GoesToQueueRqsPerHardwareQueue_AndWhatItLeavesToQueueRqWithLastOnTheFinalOne()
+    {
+        (PcieFabric fabric, P2pDmaHost p2p) = BlockTestbed.Build();
+        using PcieFabric owned = fabric;
+        var driver = new FakeBlkDriver { TakesBatches = true, LeftByBatch = { 16, 32 } };
+        var queue = new RequestQueue(new BlkMqTagSet(driver, 2, 8, 10), new QueueLimits(), p2p);
+        Bio[] bios = Enumerable.Range(0, 5).Select(i => HostBio(p2p, 4096, (ulong)i * 8)).ToArray();
+        var plug = new BlkPlug();
+
+        plug.Start();
+        foreach (Bio bio in bios)
+        {
+            queue.SubmitBio(bio);
+        }
+
+        plug.Finish();
+
+        // Queue 0 got sectors 0, 16, 32 and queue 1 got 8, 24 (round robin); the batch left 16 and 32 to queue_rq.
+        Assert.Equal(new[] { new ulong[] { 0, 16, 32 }, new ulong[] { 8, 24 } }, driver.Batches);
+        Assert.Equal(new ulong[] { 0, 8, 24 }, driver.TakenInBatches.Select(r => r.Sector));
+        Assert.Equal(new ulong[] { 16, 32 }, driver.Queued.Select(r => r.Sector));
+        Assert.Equal(new[] { false, true }, driver.Last);
+        Assert.Equal(new long[] { 3, 2 }, queue.TagSet.HwQueues.Select(h => h.Dispatched));
+        Assert.Equal(5, queue.BioPoll(bios[0]) + queue.BioPoll(bios[1]));
+        Assert.All(bios, b => Assert.Equal((true, BlkStatus.Ok), (b.IsDone, b.Status)));
+    }
+
+    [Fact]
+    public void ADriverWithoutQueueRqs_GetsEveryRequestThroughQueueRq()
+    {
+        (PcieFabric fabric, P2pDmaHost p2p) = BlockTestbed.Build();
+        using PcieFabric owned = fabric;
+        var driver = new FakeBlkDriver();
+        var queue = new RequestQueue(new BlkMqTagSet(driver, 1, 8, 10), new QueueLimits(), p2p);
+        var plug = new BlkPlug();
+
+        plug.Start();
+        queue.SubmitBio(HostBio(p2p, 4096, 0));
+        queue.SubmitBio(HostBio(p2p, 4096, 8));
+        plug.Finish();
+
+        Assert.Empty(driver.Batches);
+        Assert.Equal(new ulong[] { 0, 8 }, driver.Queued.Select(r => r.Sector));
+    }
+
+    [Fact]
     public void ANestedPlug_DoesNothing_AndWaitingFlushesThePlug()
     {
         (PcieFabric fabric, P2pDmaHost p2p) = BlockTestbed.Build();

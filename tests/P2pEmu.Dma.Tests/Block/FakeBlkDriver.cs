@@ -34,6 +34,17 @@ internal sealed class FakeBlkDriver : IBlkMqOps
 
     public int Commits { get; private set; }
 
+    /// <summary>Whether the driver has a <c>queue_rqs</c>: it then takes every batch but the sectors in <see cref="LeftByBatch"/>.</summary>
+    public bool TakesBatches { get; init; }
+
+    public HashSet<ulong> LeftByBatch { get; } = new();
+
+    /// <summary>Each batch handed to <c>queue_rqs</c>, by sector, in the order given.</summary>
+    public List<ulong[]> Batches { get; } = new();
+
+    /// <summary>Requests <c>queue_rqs</c> took, in order.</summary>
+    public List<Request> TakenInBatches { get; } = new();
+
     public BlkStatus QueueRq(BlkMqHwCtx hctx, Request request, bool last)
     {
         if (RefuseFirst > 0)
@@ -59,6 +70,23 @@ internal sealed class FakeBlkDriver : IBlkMqOps
     }
 
     public void CommitRqs(BlkMqHwCtx hctx) => Commits++;
+
+    public void QueueRqs(BlkMqHwCtx hctx, List<Request> requests)
+    {
+        if (!TakesBatches)
+        {
+            return;
+        }
+
+        Batches.Add(requests.Select(r => r.Sector).ToArray());
+        foreach (Request request in requests.Where(r => !LeftByBatch.Contains(r.Sector)))
+        {
+            TakenInBatches.Add(request);
+            _pending.Add(request);
+        }
+
+        requests.RemoveAll(r => !LeftByBatch.Contains(r.Sector));
+    }
 
     public int Poll(BlkMqHwCtx hctx)
     {

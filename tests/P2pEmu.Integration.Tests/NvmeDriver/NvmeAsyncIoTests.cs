@@ -66,6 +66,60 @@ public sealed class NvmeAsyncIoTests
     }
 
     [Fact]
+    public void APluggedBatchWithARequestThatCannotBeMapped_SendsTheRestWithOneDoorbell_AndFailsThatOneAlone()
+    {
+        // nvme_queue_rqs: the batch is prepared first; the request whose P2P page the host bridge cannot reach
+        // (NOT_SUPPORTED) stays behind for nvme_queue_rq, which fails it, while the others share one SQ doorbell.
+        // Sent one by one instead, the refusal in the middle would commit the first read with a doorbell of its own.
+        using var machine = new InterposedMachine(DriverTopologies.TwoRootPortsNoP2p());
+        NvmePciDriver driver = machine.Driver(new NvmeDriverOptions { IoQueueCount = 1 });
+        NvmeDev dev = driver.Probe(machine.Fabric["nvme0"]).Value;
+        Assert.True(driver.Probe(machine.Fabric["nvme1"]).IsSuccess); // publishes nvme1's CMB as p2pmem
+        BlockDevice disk = dev.Namespaces[0].Disk;
+        byte[] data = KernelBuffer.Random(3 * 4096, 12);
+        ulong source = machine.Pages.AllocPages(2).Value;
+        Assert.True(machine.Fabric.TryHostWrite(source, data));
+        Bio write = new(machine.P2p, ReqOp.Write, 0);
+        write.BioAddPage(new PhysAddress(source), (uint)data.Length, 0);
+        Assert.Equal(BlkStatus.Ok, disk.SubmitBioWait(write));
+
+        int doorbells = 0;
+        machine.Interposers["nvme0"].DropWrite = (offset, _) =>
+        {
+            doorbells += offset == SqTailDoorbell ? 1 : 0;
+            return false;
+        };
+        ulong cmb = machine.P2p.PciAllocP2pmem(machine.Fabric["nvme1"], 4096)!.BusAddress;
+        ulong[] targets = { machine.Pages.AllocPage().Value, cmb, machine.Pages.AllocPage().Value };
+        Bio[] bios = new Bio[3];
+        var plug = new BlkPlug();
+        plug.Start();
+        for (int i = 0; i < bios.Length; i++)
+        {
+            bios[i] = new Bio(machine.P2p, ReqOp.Read, (ulong)i * 8);
+            Assert.Equal(4096u, bios[i].BioAddPage(new PhysAddress(targets[i]), 4096, 0));
+            disk.SubmitBio(bios[i]);
+        }
+
+        plug.Finish();
+
+        Assert.Equal(1, doorbells);
+        Assert.Equal((true, BlkStatus.Inval), (bios[1].IsDone, bios[1].Status));
+        while (!bios[0].IsDone || !bios[2].IsDone)
+        {
+            disk.BioPoll(bios[0]);
+        }
+
+        foreach (int i in new[] { 0, 2 })
+        {
+            Assert.Equal(BlkStatus.Ok, bios[i].Status);
+            byte[] landed = new byte[4096];
+            machine.Fabric.TryHostRead(targets[i], landed);
+            Assert.Equal(data.AsSpan(i * 4096, 4096).ToArray(), landed);
+        }
+    }
+
+    [Fact]
     public void SingleSegmentReads_AreMappedThroughTheIommu_AndUnmappedWhenTheyComplete()
     {
         // Poll queues: the completion waits for BioWait, so the mapping can be seen while the read is in flight (an

@@ -115,6 +115,14 @@ public sealed class BlkMqHwCtx
 
     internal void CountDispatch() => Interlocked.Increment(ref _dispatched);
 
+    internal void CountDispatches(int count)
+    {
+        if (count != 0)
+        {
+            Interlocked.Add(ref _dispatched, count);
+        }
+    }
+
     /// <summary>Marks the lowest free tag busy and returns it, or -1.</summary>
     private int TakeLowestFree()
     {

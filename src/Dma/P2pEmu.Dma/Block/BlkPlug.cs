@@ -23,6 +23,7 @@ public sealed class BlkPlug
 
     private List<Request?> _requests = new(MaxRequestCount);
     private List<Request?> _batch = new(MaxRequestCount);
+    private readonly List<Request> _group = new(MaxRequestCount);
     private bool _active;
     private bool _flushing;
 
@@ -93,8 +94,13 @@ public sealed class BlkPlug
         }
     }
 
-    private static void DispatchBatch(List<Request?> batch)
+    /// <summary>
+    /// One hardware queue at a time, in the order the queues first appear: its requests in order, to the driver's
+    /// <c>queue_rqs</c> and then, for those it left, <c>queue_rq</c> (<see cref="RequestQueue.IssueList"/>).
+    /// </summary>
+    private void DispatchBatch(List<Request?> batch)
     {
+        List<Request> group = _group;
         for (int i = 0; i < batch.Count; i++)
         {
             BlkMqHwCtx? hctx = batch[i]?.Hctx;
@@ -103,27 +109,18 @@ public sealed class BlkPlug
                 continue; // went out with an earlier queue's requests
             }
 
-            int lastIndex = batch.Count - 1;
-            while (!ReferenceEquals(batch[lastIndex]?.Hctx, hctx))
-            {
-                lastIndex--;
-            }
-
-            bool uncommitted = false;
-            for (int j = i; j <= lastIndex; j++)
+            for (int j = i; j < batch.Count; j++)
             {
                 Request? request = batch[j];
                 if (request is not null && ReferenceEquals(request.Hctx, hctx))
                 {
                     batch[j] = null;
-                    RequestQueue.Issue(hctx, request, j == lastIndex, ref uncommitted);
+                    group.Add(request);
                 }
             }
 
-            if (uncommitted)
-            {
-                hctx.TagSet.Ops.CommitRqs(hctx);
-            }
+            RequestQueue.IssueList(hctx, group);
+            group.Clear();
         }
     }
 }

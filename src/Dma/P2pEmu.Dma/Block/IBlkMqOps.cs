@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+
 namespace P2pEmu.Dma.Block;
 
 /// <summary>
@@ -22,6 +24,16 @@ public interface IBlkMqOps
     /// nothing, for a driver that announces every request at once.
     /// </summary>
     void CommitRqs(BlkMqHwCtx hctx)
+    {
+    }
+
+    /// <summary>
+    /// <c>queue_rqs</c>: a flushed plug's requests for one hardware queue, in submission order, for a driver that takes
+    /// a batch under one lock with one doorbell. The driver removes from <paramref name="requests"/> each request it took
+    /// (it adds none); blk-mq then hands every request left to <see cref="QueueRq"/>, one by one, as Linux does with the
+    /// list <c>queue_rqs</c> leaves behind. The default takes none, for a driver without the hook.
+    /// </summary>
+    void QueueRqs(BlkMqHwCtx hctx, List<Request> requests)
     {
     }
 

@@ -480,6 +480,36 @@ public sealed class RequestQueue
     }
 
     /// <summary>
+    /// <c>blk_mq_flush_plug_list</c> for one hardware queue: the driver's <c>queue_rqs</c> takes what it can of
+    /// <paramref name="requests"/>, then each request it left goes through <see cref="Issue"/>, the final one with
+    /// <c>last</c>. Leaves the list empty.
+    /// </summary>
+    internal static void IssueList(BlkMqHwCtx hctx, List<Request> requests)
+    {
+        IBlkMqOps ops = hctx.TagSet.Ops;
+        int handed = requests.Count;
+        ops.QueueRqs(hctx, requests);
+        if (requests.Count > handed)
+        {
+            throw new InvalidOperationException("queue_rqs added requests to the list it was given.");
+        }
+
+        hctx.CountDispatches(handed - requests.Count);
+        bool uncommitted = false;
+        for (int k = 0; k < requests.Count; k++)
+        {
+            Issue(hctx, requests[k], k == requests.Count - 1, ref uncommitted);
+        }
+
+        if (uncommitted)
+        {
+            ops.CommitRqs(hctx);
+        }
+
+        requests.Clear();
+    }
+
+    /// <summary>
     /// <c>blk_mq_dispatch_rq_list</c> for one request: hands it to the driver, retrying a refusal for resources after a
     /// poll, and ending it with any other refusal. <paramref name="uncommitted"/> tracks requests of the same batch the
     /// driver took with <c>last</c> false: a refusal commits them first (<see cref="IBlkMqOps.CommitRqs"/>), so they can

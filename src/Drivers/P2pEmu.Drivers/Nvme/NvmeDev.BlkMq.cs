@@ -1,3 +1,5 @@
+using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using P2pEmu.Dma.Block;
@@ -5,7 +7,7 @@ using P2pEmu.Dma.Block;
 namespace P2pEmu.Drivers.Nvme;
 
 /// <content>
-/// The blk-mq side (Linux <c>nvme_mq_ops</c>): <c>nvme_queue_rq</c>, <c>nvme_poll</c>, <c>nvme_handle_cqe</c>,
+/// The blk-mq side (Linux <c>nvme_mq_ops</c>): <c>nvme_queue_rq</c>, <c>nvme_queue_rqs</c>, <c>nvme_poll</c>, <c>nvme_handle_cqe</c>,
 /// <c>nvme_complete_rq</c> with its retry rule, and <c>nvme_timeout</c>.
 /// </content>
 public sealed partial class NvmeDev
@@ -13,22 +15,108 @@ public sealed partial class NvmeDev
     private const int TagBits = 12;
     private const int TagMask = (1 << TagBits) - 1;
 
+    private static readonly Predicate<Request> s_batched = static request => ((NvmeIod)request.Pdu!).Batched;
+
     /// <summary>
-    /// <c>nvme_queue_rq</c>: builds the command (<c>nvme_setup_rw</c>, or the passthrough command as given), tags it
-    /// with the request's tag and generation counter, maps the data into PRPs or an SGL, copies the entry into the SQ and
-    /// rings the doorbell — for the last request of a batch only (<c>bd-&gt;last</c>).
+    /// <c>nvme_queue_rq</c>: prepares the request (<see cref="PrepRq"/>), copies the entry into the SQ and rings the
+    /// doorbell — for the last request of a batch only (<c>bd-&gt;last</c>).
     /// </summary>
     BlkStatus IBlkMqOps.QueueRq(BlkMqHwCtx hctx, Request request, bool last)
     {
         var queue = (NvmeQueue)hctx.DriverData!;
+        BlkStatus prepared = PrepRq(queue, request, out NvmeIod iod);
+        if (prepared != BlkStatus.Ok)
+        {
+            return prepared;
+        }
+
+        lock (queue.SqLock)
+        {
+            if (queue.IsEnabled)
+            {
+                queue.CopyCmd(in iod.Command, ring: last);
+                return BlkStatus.Ok;
+            }
+        }
+
+        UnmapData(request, iod); // the queue went away while the data was mapped
+        return BlkStatus.IoErr;
+    }
+
+    /// <summary>
+    /// <c>nvme_queue_rqs</c>: prepares each request of a flushed plug (<c>nvme_prep_rq_batch</c>), then copies every
+    /// prepared entry into the SQ under one hold of the SQ lock and rings the doorbell once (<c>nvme_submit_cmds</c>).
+    /// A request that does not prepare, or finds the queue gone, stays in the list for <c>nvme_queue_rq</c>, which
+    /// fails or retries it on its own.
+    /// </summary>
+    void IBlkMqOps.QueueRqs(BlkMqHwCtx hctx, List<Request> requests)
+    {
+        var queue = (NvmeQueue)hctx.DriverData!;
+        bool anyPrepared = false;
+        foreach (Request request in requests)
+        {
+            bool prepared = PrepRq(queue, request, out NvmeIod iod) == BlkStatus.Ok;
+            iod.Batched = prepared;
+            anyPrepared |= prepared;
+        }
+
+        if (!anyPrepared)
+        {
+            return;
+        }
+
+        bool submitted = false;
+        lock (queue.SqLock)
+        {
+            if (queue.IsEnabled)
+            {
+                foreach (Request request in requests)
+                {
+                    var iod = (NvmeIod)request.Pdu!;
+                    if (iod.Batched)
+                    {
+                        queue.CopyCmd(in iod.Command, ring: false);
+                    }
+                }
+
+                queue.CommitSq();
+                submitted = true;
+            }
+        }
+
+        if (!submitted)
+        {
+            foreach (Request request in requests)
+            {
+                var iod = (NvmeIod)request.Pdu!;
+                if (iod.Batched)
+                {
+                    UnmapData(request, iod); // the queue went away while the data was mapped
+                    iod.Batched = false;
+                }
+            }
+
+            return;
+        }
+
+        requests.RemoveAll(s_batched);
+    }
+
+    /// <summary>
+    /// <c>nvme_prep_rq</c> with the readiness check: builds the command into the request's iod (<c>nvme_setup_rw</c>, or
+    /// the passthrough command as given), tags it with the request's tag and generation counter, and maps the data into
+    /// PRPs or an SGL.
+    /// </summary>
+    private BlkStatus PrepRq(NvmeQueue queue, Request request, out NvmeIod iod)
+    {
+        iod = request.Pdu as NvmeIod ?? new NvmeIod();
+        request.Pdu = iod;
+        iod.Reset();
         if (!queue.IsEnabled || State != NvmeCtrlState.Live)
         {
             return BlkStatus.IoErr; // nvme_fail_nonready_command: the controller is gone
         }
 
-        var iod = request.Pdu as NvmeIod ?? new NvmeIod();
-        request.Pdu = iod;
-        iod.Reset();
         NvmeCommand command;
         if (iod.Passthrough is NvmeCommand passthrough)
         {
@@ -70,17 +158,8 @@ public sealed partial class NvmeDev
             log.SetupCmd(NvmeEventSource.Queue(this, queue), iod.CommandTag | (iod.P2pBus ? 1L : 0L), request.PayloadBytes);
         }
 
-        lock (queue.SqLock)
-        {
-            if (queue.IsEnabled)
-            {
-                queue.CopyCmd(in command, ring: last);
-                return BlkStatus.Ok;
-            }
-        }
-
-        UnmapData(request, iod); // the queue went away while the data was mapped
-        return BlkStatus.IoErr;
+        iod.Command = command;
+        return BlkStatus.Ok;
     }
 
     /// <summary><c>nvme_commit_rqs</c>: rings the SQ doorbell for entries a batch left unannounced.</summary>

@@ -14,6 +14,12 @@ internal sealed class NvmeIod
     private ulong[]? _prpEntries;
     private byte[]? _sglSegment;
 
+    /// <summary><c>iod-&gt;cmd</c>: the command as prepared, copied into the SQ when the request is submitted.</summary>
+    public NvmeCommand Command;
+
+    /// <summary>Prepared by <c>nvme_queue_rqs</c> for its batch (and taken, once the batch is in the SQ).</summary>
+    public bool Batched { get; set; }
+
     /// <summary>A passthrough command from the caller; null for reads and writes built from the request.</summary>
     public NvmeCommand? Passthrough { get; init; }
 
@@ -65,5 +71,6 @@ internal sealed class NvmeIod
         Result = 0;
         SubmittedAt = 0;
         CommandTag = 0;
+        Batched = false;
     }
 }
