@@ -206,7 +206,7 @@ public sealed partial class AccelDevice
             done += piece.BytesTransferred;
             if (!piece.IsSuccess)
             {
-                return new DmaResult(done, piece.Failure) { FailedAccess = access };
+                return piece.After(done); // a read or a write fails on its own side: its FailedAccess is access
             }
         }
 

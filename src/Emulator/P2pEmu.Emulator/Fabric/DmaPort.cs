@@ -127,7 +127,7 @@ public sealed class DmaPort
             done += piece.BytesTransferred;
             if (!piece.IsSuccess)
             {
-                return new DmaResult(done, piece.Failure) { FailedAccess = piece.FailedAccess };
+                return piece.After(done);
             }
 
             sOff += n;
@@ -321,7 +321,7 @@ public sealed class DmaPort
             done += piece.BytesTransferred;
             if (!piece.IsSuccess)
             {
-                return new DmaResult(done, piece.Failure) { FailedAccess = piece.FailedAccess };
+                return piece.After(done);
             }
         }
 
@@ -419,7 +419,7 @@ public sealed class DmaPort
             log.TransactionFailed(RequesterId, unchecked((long)(start.Value + done)), ((long)failure.Status << 8) | (long)failure.Reason);
         }
 
-        return new DmaResult(done, failure) { FailedAccess = access };
+        return new DmaResult(done, failure, access);
     }
 
     private long RequesterId => ((long)Owner.HostBridge.Segment << 16) | (RequesterIdOverride ?? Owner.Bdf).Value;
