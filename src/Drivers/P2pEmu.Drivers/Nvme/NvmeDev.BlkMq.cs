@@ -117,7 +117,9 @@ public sealed partial class NvmeDev
             return BlkStatus.IoErr; // nvme_fail_nonready_command: the controller is gone
         }
 
-        NvmeCommand command;
+        // Built in place, field by field: a whole command copied in from the stack would be read back before its
+        // small stores had left the store buffer.
+        ref NvmeCommand command = ref iod.Command;
         if (iod.Passthrough is NvmeCommand passthrough)
         {
             command = passthrough;
@@ -125,14 +127,12 @@ public sealed partial class NvmeDev
         else if (request.Queue.QueueData is NvmeNs ns && request.Op is ReqOp.Read or ReqOp.Write)
         {
             ulong slba = request.Sector >> (ns.LbaShift - BlockGeometry.SectorShift);
-            command = new NvmeCommand
-            {
-                Opcode = request.Op == ReqOp.Write ? NvmeOpcode.CmdWrite : NvmeOpcode.CmdRead,
-                Nsid = ns.Nsid,
-                Cdw10 = unchecked((uint)slba),
-                Cdw11 = (uint)(slba >> 32),
-                Cdw12 = (request.PayloadBytes >> ns.LbaShift) - 1,
-            };
+            command = default;
+            command.Opcode = request.Op == ReqOp.Write ? NvmeOpcode.CmdWrite : NvmeOpcode.CmdRead;
+            command.Nsid = ns.Nsid;
+            command.Cdw10 = unchecked((uint)slba);
+            command.Cdw11 = (uint)(slba >> 32);
+            command.Cdw12 = (request.PayloadBytes >> ns.LbaShift) - 1;
         }
         else
         {
@@ -158,7 +158,6 @@ public sealed partial class NvmeDev
             log.SetupCmd(NvmeEventSource.Queue(this, queue), iod.CommandTag | (iod.P2pBus ? 1L : 0L), request.PayloadBytes);
         }
 
-        iod.Command = command;
         return BlkStatus.Ok;
     }
 
