@@ -128,15 +128,7 @@ public class NvmeBenchmarks
     /// <summary>The copy a random read makes: 4 KiB from a random block of the namespace memory into a host page.</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = RandomReads)]
     [BenchmarkCategory("Random4KiB")]
-    public void Memcpy4KiBRandom()
-    {
-        ulong[] pages = _memcpyPages;
-        for (int i = 0; i < RandomReads; i++)
-        {
-            ulong block = NextMemcpyBlock() % _blockCount;
-            _media.GetSpan(block * Block, Block).CopyTo(_ram.GetSpan(pages[i & (MaxDepth - 1)], Block));
-        }
-    }
+    public void Memcpy4KiBRandom() => CopyRandomBlocks(_blockCount);
 
     /// <summary>
     /// The same copy from the first <see cref="HotBlocks"/> blocks only, whose media stays in the caches and the TLB:
@@ -144,15 +136,7 @@ public class NvmeBenchmarks
     /// </summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = RandomReads)]
     [BenchmarkCategory("Random4KiBHotMedia")]
-    public void Memcpy4KiBHotMedia()
-    {
-        ulong[] pages = _memcpyPages;
-        for (int i = 0; i < RandomReads; i++)
-        {
-            ulong block = NextMemcpyBlock() % HotBlocks;
-            _media.GetSpan(block * Block, Block).CopyTo(_ram.GetSpan(pages[i & (MaxDepth - 1)], Block));
-        }
-    }
+    public void Memcpy4KiBHotMedia() => CopyRandomBlocks(HotBlocks);
 
     /// <summary>
     /// QD 64 random reads from the first <see cref="HotBlocks"/> blocks: the stack with a medium that never misses.
@@ -223,6 +207,17 @@ public class NvmeBenchmarks
         long at = position;
         position = (at + SequentialBytes) % (long)BenchTopologies.NvmeNamespaceBytes;
         return at;
+    }
+
+    /// <summary><see cref="RandomReads"/> copies of a random one of the first <paramref name="blocks"/> blocks into the host pages in turn.</summary>
+    private void CopyRandomBlocks(ulong blocks)
+    {
+        ulong[] pages = _memcpyPages;
+        for (int i = 0; i < RandomReads; i++)
+        {
+            ulong block = NextMemcpyBlock() % blocks;
+            _media.GetSpan(block * Block, Block).CopyTo(_ram.GetSpan(pages[i & (MaxDepth - 1)], Block));
+        }
     }
 
     private ulong NextMemcpyBlock()

@@ -161,15 +161,7 @@ public sealed class AsyncBioTests
         var driver = new FakeBlkDriver { Refuse = { [16] = BlkStatus.Inval } };
         var queue = new RequestQueue(new BlkMqTagSet(driver, 1, 8, 10), new QueueLimits(), p2p);
         Bio[] bios = Enumerable.Range(0, 3).Select(i => HostBio(p2p, 4096, (ulong)i * 8)).ToArray();
-        var plug = new BlkPlug();
-
-        plug.Start();
-        foreach (Bio bio in bios)
-        {
-            queue.SubmitBio(bio);
-        }
-
-        plug.Finish();
+        SubmitPlugged(queue, bios);
 
         Assert.Equal(1, driver.Commits);
         Assert.Equal((true, BlkStatus.Inval), (bios[2].IsDone, bios[2].Status));
@@ -185,15 +177,7 @@ public sealed class AsyncBioTests
         var driver = new FakeBlkDriver { TakesBatches = true, LeftByBatch = { 16, 32 } };
         var queue = new RequestQueue(new BlkMqTagSet(driver, 2, 8, 10), new QueueLimits(), p2p);
         Bio[] bios = Enumerable.Range(0, 5).Select(i => HostBio(p2p, 4096, (ulong)i * 8)).ToArray();
-        var plug = new BlkPlug();
-
-        plug.Start();
-        foreach (Bio bio in bios)
-        {
-            queue.SubmitBio(bio);
-        }
-
-        plug.Finish();
+        SubmitPlugged(queue, bios);
 
         // Queue 0 got sectors 0, 16, 32 and queue 1 got 8, 24 (round robin); the batch left 16 and 32 to queue_rq.
         Assert.Equal(new[] { new ulong[] { 0, 16, 32 }, new ulong[] { 8, 24 } }, driver.Batches);
@@ -244,5 +228,18 @@ public sealed class AsyncBioTests
         Assert.Equal(BlkStatus.Ok, queue.BioWait(bio));
         Assert.Single(driver.Queued);
         outer.Finish();
+    }
+
+    /// <summary>Submits every bio under one plug and finishes it (<c>blk_start_plug</c> … <c>blk_finish_plug</c>).</summary>
+    private static void SubmitPlugged(RequestQueue queue, Bio[] bios)
+    {
+        var plug = new BlkPlug();
+        plug.Start();
+        foreach (Bio bio in bios)
+        {
+            queue.SubmitBio(bio);
+        }
+
+        plug.Finish();
     }
 }

@@ -1,5 +1,7 @@
 using System;
 using System.Linq;
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using P2pEmu.Dma.Block;
 using P2pEmu.Drivers.Nvme;
 using P2pEmu.Emulator.Addressing;
@@ -24,19 +26,8 @@ public sealed class NvmeAsyncIoTests
         using var machine = new InterposedMachine(DriverTopologies.Single(0, IommuMode.Translate, 16 * Topo.MiB));
         NvmeDev dev = machine.Driver(new NvmeDriverOptions { IoQueueCount = 1 }).Probe(machine.Fabric["nvme0"]).Value;
         BlockDevice disk = dev.Namespaces[0].Disk;
-        byte[] data = KernelBuffer.Random(8 * 4096, 11);
-        ulong source = machine.Pages.AllocPages(3).Value;
-        Assert.True(machine.Fabric.TryHostWrite(source, data));
-        Bio write = new(machine.P2p, ReqOp.Write, 0);
-        write.BioAddPage(new PhysAddress(source), (uint)data.Length, 0);
-        Assert.Equal(BlkStatus.Ok, disk.SubmitBioWait(write));
-
-        int doorbells = 0;
-        machine.Interposers["nvme0"].DropWrite = (offset, _) =>
-        {
-            doorbells += offset == SqTailDoorbell ? 1 : 0;
-            return false;
-        };
+        byte[] data = WriteRandomBlocks(machine, disk, 8, 11);
+        StrongBox<int> doorbells = CountSqDoorbells(machine);
         ulong[] pages = Enumerable.Range(0, 8).Select(_ => machine.Pages.AllocPage().Value).ToArray();
         Bio[] bios = new Bio[8];
         var plug = new BlkPlug();
@@ -48,9 +39,9 @@ public sealed class NvmeAsyncIoTests
             disk.SubmitBio(bios[i]);
         }
 
-        Assert.Equal(0, doorbells);
+        Assert.Equal(0, doorbells.Value);
         plug.Finish();
-        Assert.Equal(1, doorbells);
+        Assert.Equal(1, doorbells.Value);
         while (!bios.All(b => b.IsDone))
         {
             disk.BioPoll(bios[0]);
@@ -76,19 +67,8 @@ public sealed class NvmeAsyncIoTests
         NvmeDev dev = driver.Probe(machine.Fabric["nvme0"]).Value;
         Assert.True(driver.Probe(machine.Fabric["nvme1"]).IsSuccess); // publishes nvme1's CMB as p2pmem
         BlockDevice disk = dev.Namespaces[0].Disk;
-        byte[] data = KernelBuffer.Random(3 * 4096, 12);
-        ulong source = machine.Pages.AllocPages(2).Value;
-        Assert.True(machine.Fabric.TryHostWrite(source, data));
-        Bio write = new(machine.P2p, ReqOp.Write, 0);
-        write.BioAddPage(new PhysAddress(source), (uint)data.Length, 0);
-        Assert.Equal(BlkStatus.Ok, disk.SubmitBioWait(write));
-
-        int doorbells = 0;
-        machine.Interposers["nvme0"].DropWrite = (offset, _) =>
-        {
-            doorbells += offset == SqTailDoorbell ? 1 : 0;
-            return false;
-        };
+        byte[] data = WriteRandomBlocks(machine, disk, 3, 12);
+        StrongBox<int> doorbells = CountSqDoorbells(machine);
         ulong cmb = machine.P2p.PciAllocP2pmem(machine.Fabric["nvme1"], 4096)!.BusAddress;
         ulong[] targets = { machine.Pages.AllocPage().Value, cmb, machine.Pages.AllocPage().Value };
         Bio[] bios = new Bio[3];
@@ -103,7 +83,7 @@ public sealed class NvmeAsyncIoTests
 
         plug.Finish();
 
-        Assert.Equal(1, doorbells);
+        Assert.Equal(1, doorbells.Value);
         Assert.Equal((true, BlkStatus.Inval), (bios[1].IsDone, bios[1].Status));
         while (!bios[0].IsDone || !bios[2].IsDone)
         {
@@ -145,5 +125,30 @@ public sealed class NvmeAsyncIoTests
 
         Assert.True(machine.Iommus[0].IoTlb.Misses - misses >= 4); // the device's DMA went through the IOMMU
         Assert.Equal(0, machine.Iommus[0].Faults.TotalCount);
+    }
+
+    /// <summary>Random bytes written to the first <paramref name="blocks"/> 4 KiB blocks of the disk, returned for checking.</summary>
+    private static byte[] WriteRandomBlocks(InterposedMachine machine, BlockDevice disk, int blocks, int seed)
+    {
+        byte[] data = KernelBuffer.Random(blocks * 4096, seed);
+        int order = blocks <= 1 ? 0 : 32 - BitOperations.LeadingZeroCount((uint)(blocks - 1)); // 2^order pages hold them
+        ulong source = machine.Pages.AllocPages(order).Value;
+        Assert.True(machine.Fabric.TryHostWrite(source, data));
+        Bio write = new(machine.P2p, ReqOp.Write, 0);
+        write.BioAddPage(new PhysAddress(source), (uint)data.Length, 0);
+        Assert.Equal(BlkStatus.Ok, disk.SubmitBioWait(write));
+        return data;
+    }
+
+    /// <summary>Counts nvme0's writes to the I/O SQ's tail doorbell from now on (the writes still reach the controller).</summary>
+    private static StrongBox<int> CountSqDoorbells(InterposedMachine machine)
+    {
+        var doorbells = new StrongBox<int>();
+        machine.Interposers["nvme0"].DropWrite = (offset, _) =>
+        {
+            doorbells.Value += offset == SqTailDoorbell ? 1 : 0;
+            return false;
+        };
+        return doorbells;
     }
 }
