@@ -113,8 +113,6 @@ public sealed class BlkMqHwCtx
         }
     }
 
-    internal void CountDispatch() => Interlocked.Increment(ref _dispatched);
-
     internal void CountDispatches(int count)
     {
         if (count != 0)

@@ -109,6 +109,7 @@ public sealed class BlkPlug
                 continue; // went out with an earlier queue's requests
             }
 
+            group.Clear();
             for (int j = i; j < batch.Count; j++)
             {
                 Request? request = batch[j];
@@ -120,7 +121,6 @@ public sealed class BlkPlug
             }
 
             RequestQueue.IssueList(hctx, group);
-            group.Clear();
         }
     }
 }

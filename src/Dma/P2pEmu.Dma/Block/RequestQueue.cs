@@ -301,7 +301,7 @@ public sealed class RequestQueue
     {
         ArgumentNullException.ThrowIfNull(request);
         BlkMqHwCtx hctx = request.Hctx ?? throw new InvalidOperationException($"{request} was never dispatched.");
-        hctx.CountDispatch();
+        hctx.CountDispatches(1);
         BlkStatus status = TagSet.Ops.QueueRq(hctx, request, last: true);
         if (status != BlkStatus.Ok)
         {
@@ -482,7 +482,7 @@ public sealed class RequestQueue
     /// <summary>
     /// <c>blk_mq_flush_plug_list</c> for one hardware queue: the driver's <c>queue_rqs</c> takes what it can of
     /// <paramref name="requests"/>, then each request it left goes through <see cref="Issue"/>, the final one with
-    /// <c>last</c>. Leaves the list empty.
+    /// <c>last</c>. The list then holds the requests that went through <see cref="Issue"/>.
     /// </summary>
     internal static void IssueList(BlkMqHwCtx hctx, List<Request> requests)
     {
@@ -505,8 +505,6 @@ public sealed class RequestQueue
         {
             ops.CommitRqs(hctx);
         }
-
-        requests.Clear();
     }
 
     /// <summary>
@@ -521,7 +519,7 @@ public sealed class RequestQueue
         IBlkMqOps ops = hctx.TagSet.Ops;
         for (int attempt = 0; ; attempt++)
         {
-            hctx.CountDispatch();
+            hctx.CountDispatches(1);
             BlkStatus status = ops.QueueRq(hctx, request, last);
             if (status == BlkStatus.Ok)
             {

@@ -281,7 +281,7 @@ public sealed class DmaPort
 
         if (!ownRequests)
         {
-            RouteOnBehalf(address, access, ref route);
+            _fabric.RouteInto(Owner, address, access, TranslatedRequests, RequesterIdOverride, ref route);
         }
 
         if (!route.IsDelivered)
@@ -293,11 +293,6 @@ public sealed class DmaPort
         at = new Resolved(route.TargetMemory, route.TargetOffset, route.ContiguousBytes, route.Path, ToRam: false);
         return true;
     }
-
-    /// <summary>The full route of a translated request or one under another requester ID; out of line, as in <see cref="PcieFabric.TryRouteToRam"/>.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void RouteOnBehalf(ulong address, AccessKind access, ref RouteResult route) =>
-        route = _fabric.Route(Owner, new DmaAddress(address), access, TranslatedRequests, null, RequesterIdOverride);
 
     /// <summary>Where a routed transaction lands: plain memory (RAM or a memory BAR) or, with no memory, a register BAR.</summary>
     private readonly record struct Resolved(BarRegion? Memory, ulong Offset, ulong Contiguous, RoutePath Path, bool ToRam);

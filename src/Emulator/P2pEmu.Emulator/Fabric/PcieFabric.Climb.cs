@@ -31,7 +31,7 @@ public sealed partial class PcieFabric
 
         if (!climb.Usable || hb.WindowContains(a) || MsiController.InWindow(a)) // the MSI window: PcieFabric.Msi.cs
         {
-            RouteFully(requester, a, access, ref result);
+            RouteInto(requester, a, access, false, null, ref result);
             return Unrouted(out ramOffset, out contiguousBytes);
         }
 
@@ -46,12 +46,16 @@ public sealed partial class PcieFabric
         return Unrouted(out ramOffset, out contiguousBytes);
     }
 
-    // The two ways off the fast path build a whole result; out of line, so that the callers' frames (and the device
-    // models they are inlined into) do not carry, and zero on every call, the result temporaries of the rare paths.
+    /// <summary>
+    /// <see cref="Route"/> into <paramref name="result"/>, out of line. The ways off the DMA fast path (here and in
+    /// <see cref="DmaPort"/>) build a whole result; called through this, the callers' frames (and the device models they
+    /// are inlined into) do not carry, and zero on every call, the result temporaries of the rare paths.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void RouteFully(PciFunction requester, ulong a, AccessKind access, ref RouteResult result) =>
-        result = Route(requester, new DmaAddress(a), access);
+    internal void RouteInto(PciFunction requester, ulong address, AccessKind access, bool translatedRequest, Bdf? requesterId, ref RouteResult result) =>
+        result = Route(requester, new DmaAddress(address), access, translatedRequest, null, requesterId);
 
+    /// <summary>The fast path's other way off, out of line for the same reason as <see cref="RouteInto"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void RouteFromRootComplex(PciFunction requester, HostBridge hb, UpstreamClimb climb, bool translatedOk, ulong translated, ulong contiguous, ref RouteResult result) =>
         result = translatedOk
