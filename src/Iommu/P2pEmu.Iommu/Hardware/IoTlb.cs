@@ -28,7 +28,17 @@ namespace P2pEmu.Iommu.Hardware;
 /// entry it removed.
 /// </para>
 /// <para>
-/// Counters: <see cref="Hits"/> is kept in per-thread stripes without atomic instructions (an interlocked add
+/// Beside the IOTLB sits a paging-structure cache, like VT-d's PDE cache: for a 2 MiB region of a domain, the bus
+/// address of the 4 KiB leaf table a walk went through and the permissions of the tables above it, so a miss in a
+/// region walked before reads one entry instead of four. It holds only present entries that point to a table (never
+/// a leaf, never a non-present entry), so a map, which fills only empty entries, never makes it stale. A
+/// page-selective invalidation removes the regions it overlaps unless it carries the invalidation hint (VT-d's IH:
+/// software changed no entry that points to a table, as Linux says when its unmap freed no table page); a domain or
+/// global invalidation removes them all. Like the hardware, a walk trusts the cache until then: software that frees
+/// a table page without an invalidation that drops it leaves the IOMMU walking the freed page.
+/// </para>
+/// <para>
+/// Counters: <see cref="Hits"/> (and <see cref="TableHits"/>) is kept in per-thread stripes without atomic instructions (an interlocked add
 /// would double the cost of a hit); it is exact whenever one thread translates at a time, and two threads whose
 /// managed IDs collide modulo 16 may, rarely, lose an increment. Misses, fills and invalidations are exact.
 /// </para>
@@ -49,17 +59,28 @@ public sealed class IoTlb
     private const ulong ProtMask = (ulong)IommuProt.ReadWrite;
     private const int CounterStripes = 16;
 
-    // One cache line per stripe, so threads counting hits do not share lines.
+    // The paging-structure cache: TableSets × TableWays regions of 2 MiB (128 MiB of IOVA space).
+    private const int TableSets = 16;
+    private const int TableWays = 4;
+    private const int TableShift = 21;
+    private const ulong TableSpan = 1UL << TableShift;
+
+    // One cache line per stripe, so threads counting hits do not share lines: IOTLB hits in its first long,
+    // paging-structure cache hits in its second.
     private const int StripeLongs = 8;
+    private const int TableHitSlot = 1;
 
     private readonly IoTlbEntry[] _entries;
     private readonly byte[] _nextVictim;
     private readonly int _ways;
     private readonly int _setMask;
     private readonly long[] _hitStripes = new long[CounterStripes * StripeLongs];
+    private readonly IoTlbEntry[] _tableEntries = new IoTlbEntry[TableSets * TableWays];
+    private readonly byte[] _nextTableVictim = new byte[TableSets];
     private readonly Lock _writeLock = new();
     private long _misses;
     private long _fills;
+    private long _tableFills;
     private long _invalidations;
     private long _generation;
 
@@ -94,19 +115,16 @@ public sealed class IoTlb
     public int Capacity => _entries.Length;
 
     /// <summary>Lookups answered from the cache.</summary>
-    public long Hits
-    {
-        get
-        {
-            long sum = 0;
-            for (int i = 0; i < CounterStripes; i++)
-            {
-                sum += Volatile.Read(ref _hitStripes[i * StripeLongs]);
-            }
+    public long Hits => SumStripes(0);
 
-            return sum;
-        }
-    }
+    /// <summary>Misses whose walk started at a leaf table the paging-structure cache held (one entry read, not four).</summary>
+    public long TableHits => SumStripes(TableHitSlot);
+
+    /// <summary>Regions written to the paging-structure cache after a walk.</summary>
+    public long TableFills => Volatile.Read(ref _tableFills);
+
+    /// <summary>Regions the paging-structure cache holds now.</summary>
+    public int ValidTableEntryCount => CountValid(_tableEntries);
 
     /// <summary>Lookups the cache could not answer.</summary>
     public long Misses => Volatile.Read(ref _misses);
@@ -118,22 +136,7 @@ public sealed class IoTlb
     public long Invalidations => Volatile.Read(ref _invalidations);
 
     /// <summary>Entries currently holding a translation.</summary>
-    public int ValidEntryCount
-    {
-        get
-        {
-            int count = 0;
-            for (int i = 0; i < _entries.Length; i++)
-            {
-                if (Volatile.Read(ref _entries[i].DomainId) != 0)
-                {
-                    count++;
-                }
-            }
-
-            return count;
-        }
-    }
+    public int ValidEntryCount => CountValid(_entries);
 
     /// <summary>Bumped by every invalidation; read it before a walk and pass it to <see cref="TryFill"/>.</summary>
     public long Generation => Volatile.Read(ref _generation);
@@ -238,8 +241,91 @@ public sealed class IoTlb
         return true;
     }
 
-    /// <summary>Removes every cached run of domain <paramref name="domainId"/> that overlaps [<paramref name="iova"/>, + <paramref name="sizeBytes"/>).</summary>
-    public void InvalidateRange(int domainId, Iova iova, ulong sizeBytes)
+    /// <summary>
+    /// Looks up the paging-structure cache: the 4 KiB leaf table that holds <paramref name="iova"/>'s entry in domain
+    /// <paramref name="domainId"/>, and what the tables above it allow. Lock-free; allocates nothing.
+    /// </summary>
+    /// <param name="required">The access the walk needs: a region whose tables do not allow it misses (a walk from the
+    /// root then faults at the level that refuses it).</param>
+    public bool TryLookupTable(int domainId, Iova iova, IommuProt required, out BusAddress leafTable, out IommuProt tablePermissions)
+    {
+        ulong region = iova.Value & ~(TableSpan - 1);
+        Span<IoTlbEntry> ways = _tableEntries.AsSpan(TableSetOf(domainId, iova.Value) * TableWays, TableWays);
+        for (int w = 0; w < ways.Length; w++)
+        {
+            ref IoTlbEntry entry = ref ways[w];
+            int sequence = Volatile.Read(ref entry.Sequence);
+            int domain = Volatile.Read(ref entry.DomainId);
+            ulong tag = Volatile.Read(ref entry.Tag);
+            ulong target = Volatile.Read(ref entry.Target);
+            if (domain == domainId && (tag & StartMask) == region && ((ulong)required & ~tag & ProtMask) == 0
+                && (sequence & 1) == 0 && Volatile.Read(ref entry.Sequence) == sequence)
+            {
+                _hitStripes[((Environment.CurrentManagedThreadId & (CounterStripes - 1)) * StripeLongs) + TableHitSlot]++;
+                leafTable = new BusAddress(target);
+                tablePermissions = (IommuProt)(tag & ProtMask);
+                return true;
+            }
+        }
+
+        leafTable = default;
+        tablePermissions = IommuProt.None;
+        return false;
+    }
+
+    /// <summary>
+    /// Caches that <paramref name="iova"/>'s 2 MiB region of domain <paramref name="domainId"/> has its leaf entries in
+    /// the table at <paramref name="leafTable"/>, under <paramref name="tablePermissions"/>, unless an invalidation
+    /// happened since <paramref name="generation"/> was read (as <see cref="TryFill"/>).
+    /// </summary>
+    /// <returns>False when the fill was dropped because it may be stale.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="domainId"/> is not positive, or the table is not 4 KiB aligned.</exception>
+    public bool TryFillTable(int domainId, Iova iova, BusAddress leafTable, IommuProt tablePermissions, long generation)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(domainId, 1);
+        if ((leafTable.Value & PageTableGeometry.PageMask) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(leafTable), "A page table is 4 KiB aligned.");
+        }
+
+        ulong region = iova.Value & ~(TableSpan - 1);
+        lock (_writeLock)
+        {
+            if (generation != _generation)
+            {
+                return false;
+            }
+
+            int set = TableSetOf(domainId, iova.Value);
+            Span<IoTlbEntry> ways = _tableEntries.AsSpan(set * TableWays, TableWays);
+            int chosen = -1;
+            for (int w = 0; w < ways.Length && chosen < 0; w++)
+            {
+                if (ways[w].DomainId == 0 || (ways[w].DomainId == domainId && (ways[w].Tag & StartMask) == region))
+                {
+                    chosen = w;
+                }
+            }
+
+            if (chosen < 0)
+            {
+                chosen = _nextTableVictim[set];
+                _nextTableVictim[set] = (byte)(chosen + 1 == TableWays ? 0 : chosen + 1);
+            }
+
+            Publish(ref ways[chosen], domainId, region | ((ulong)tablePermissions & ProtMask), TableSpan, leafTable.Value);
+            _tableFills++;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Removes every cached run of domain <paramref name="domainId"/> that overlaps [<paramref name="iova"/>, +
+    /// <paramref name="sizeBytes"/>), and, unless <paramref name="leafOnly"/> (VT-d's invalidation hint: no entry that
+    /// points to a table changed), every paging-structure cache region the range overlaps.
+    /// </summary>
+    public void InvalidateRange(int domainId, Iova iova, ulong sizeBytes, bool leafOnly = false)
     {
         if (sizeBytes == 0)
         {
@@ -257,10 +343,7 @@ public sealed class IoTlb
             ulong lastPage = (((end - 1) >> BlockShift) << (BlockShift - PageTableGeometry.PageShift)) + PagesPerBlock - 1;
             if (lastPage - firstPage >= (ulong)Sets)
             {
-                for (int i = 0; i < _entries.Length; i++)
-                {
-                    ClearIf(ref _entries[i], domainId, first, end);
-                }
+                ClearAll(_entries, domainId, first, end);
             }
             else
             {
@@ -273,6 +356,11 @@ public sealed class IoTlb
                     }
                 }
             }
+
+            if (!leafOnly)
+            {
+                ClearAll(_tableEntries, domainId, first, end);
+            }
         }
 
         Trace(domainId, (long)first, unchecked((long)sizeBytes));
@@ -284,10 +372,8 @@ public sealed class IoTlb
         lock (_writeLock)
         {
             BeginInvalidation();
-            for (int i = 0; i < _entries.Length; i++)
-            {
-                ClearIf(ref _entries[i], domainId, 0, ulong.MaxValue);
-            }
+            ClearAll(_entries, domainId, 0, ulong.MaxValue);
+            ClearAll(_tableEntries, domainId, 0, ulong.MaxValue);
         }
 
         Trace(domainId, 0, -1);
@@ -299,13 +385,8 @@ public sealed class IoTlb
         lock (_writeLock)
         {
             BeginInvalidation();
-            for (int i = 0; i < _entries.Length; i++)
-            {
-                if (_entries[i].DomainId != 0)
-                {
-                    Publish(ref _entries[i], 0, 0, 0, 0);
-                }
-            }
+            ClearEvery(_entries);
+            ClearEvery(_tableEntries);
         }
 
         Trace(-1, 0, -1);
@@ -337,6 +418,50 @@ public sealed class IoTlb
         }
     }
 
+    private static void ClearAll(IoTlbEntry[] entries, int domainId, ulong first, ulong end)
+    {
+        for (int i = 0; i < entries.Length; i++)
+        {
+            ClearIf(ref entries[i], domainId, first, end);
+        }
+    }
+
+    private static void ClearEvery(IoTlbEntry[] entries)
+    {
+        for (int i = 0; i < entries.Length; i++)
+        {
+            if (entries[i].DomainId != 0)
+            {
+                Publish(ref entries[i], 0, 0, 0, 0);
+            }
+        }
+    }
+
+    private static int CountValid(IoTlbEntry[] entries)
+    {
+        int count = 0;
+        for (int i = 0; i < entries.Length; i++)
+        {
+            if (Volatile.Read(ref entries[i].DomainId) != 0)
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    private long SumStripes(int slot)
+    {
+        long sum = 0;
+        for (int i = 0; i < CounterStripes; i++)
+        {
+            sum += Volatile.Read(ref _hitStripes[(i * StripeLongs) + slot]);
+        }
+
+        return sum;
+    }
+
     private static void Trace(int domainId, long iova, long sizeBytes)
     {
         IommuEventSource log = IommuEventSource.Log;
@@ -352,6 +477,8 @@ public sealed class IoTlb
         Volatile.Write(ref _generation, _generation + 1);
         Interlocked.Increment(ref _invalidations);
     }
+
+    private static int TableSetOf(int domainId, ulong iova) => unchecked((int)((iova >> TableShift) + ((ulong)(uint)domainId * 0x9E37_79B1UL))) & (TableSets - 1);
 
     private int SetOf(int domainId, ulong page) => unchecked((int)(page + ((ulong)(uint)domainId * 0x9E37_79B1UL))) & _setMask;
 }

@@ -165,7 +165,7 @@ public sealed class IommuDomain : IDisposable
         {
             List<ulong> unhooked = UnhookedScratch();
             UnmapRange(va, done, unhooked, out ulong first, out ulong end);
-            Invalidate(first, end);
+            Invalidate(first, end, leafOnly: unhooked.Count == 0);
             FreePageTables(unhooked);
             return error;
         }
@@ -195,7 +195,7 @@ public sealed class IommuDomain : IDisposable
         var gather = new IommuIotlbGather();
         List<ulong> unhooked = UnhookedScratch();
         ulong unmapped = UnmapFast(iova, sizeBytes, ref gather, unhooked);
-        Invalidate(gather.Start, gather.End);
+        Invalidate(gather.Start, gather.End, leafOnly: unhooked.Count == 0);
         FreePageTables(unhooked);
         return unmapped;
     }
@@ -248,12 +248,32 @@ public sealed class IommuDomain : IDisposable
     /// Linux <c>iommu_iotlb_sync</c>: invalidates the range gathered by <see cref="UnmapFast"/> on every IOMMU the domain
     /// is attached to, then frees the table pages the domain kept; resets <paramref name="gather"/>.
     /// </summary>
+    /// <remarks>
+    /// With no table page kept, the invalidation carries the hint that no entry pointing to a table changed (as Linux's
+    /// <c>intel_iommu_tlb_sync</c> with an empty freelist), so the paging-structure caches keep their regions. With
+    /// pages kept (by any caller), it is domain-wide: they may be other ranges' tables, and none may be freed while a
+    /// paging-structure cache can still walk it.
+    /// </remarks>
     public void IotlbSync(ref IommuIotlbGather gather)
     {
-        Invalidate(gather.Start, gather.End);
+        List<ulong>? emptied = null;
         lock (_lock)
         {
-            FreePageTables(_emptied);
+            if (_emptied.Count != 0)
+            {
+                emptied = [.. _emptied];
+                _emptied.Clear();
+            }
+        }
+
+        if (emptied is null)
+        {
+            Invalidate(gather.Start, gather.End, leafOnly: true);
+        }
+        else
+        {
+            FlushIotlbAll();
+            FreePageTables(emptied);
         }
 
         gather = default;
@@ -669,7 +689,11 @@ public sealed class IommuDomain : IDisposable
         return cleared;
     }
 
-    private void Invalidate(ulong first, ulong end)
+    /// <summary>
+    /// A page-selective invalidation on every unit; <paramref name="leafOnly"/> is VT-d's invalidation hint (no entry
+    /// that points to a table changed), which lets the paging-structure caches keep their regions.
+    /// </summary>
+    private void Invalidate(ulong first, ulong end, bool leafOnly)
     {
         if (end <= first)
         {
@@ -678,7 +702,7 @@ public sealed class IommuDomain : IDisposable
 
         foreach (IommuUnit unit in Volatile.Read(ref _units))
         {
-            unit.IoTlb.InvalidateRange(Id, new Iova(first), end - first);
+            unit.IoTlb.InvalidateRange(Id, new Iova(first), end - first, leafOnly);
         }
     }
 

@@ -312,7 +312,7 @@ public sealed class IommuUnit : IRootComplexTranslator
             log.IotlbMiss(RequesterIdOf(_hostBridge.Segment, requesterId), unchecked((long)iova), domain.Id);
         }
 
-        if (!_walker.TryWalk(domain.RootTable, new Iova(iova), required, out PageWalkResult walk))
+        if (!Walk(domain, iova, required, generation, out PageWalkResult walk))
         {
             return Fault(requesterId, iova, access, walk.Fault, walk.Level, domain.Id, out translated, out contiguousBytes);
         }
@@ -336,6 +336,30 @@ public sealed class IommuUnit : IRootComplexTranslator
         ulong offset = iova - runStart;
         translated = new BusAddress(runTarget + offset);
         contiguousBytes = runLength - offset;
+        return true;
+    }
+
+    /// <summary>
+    /// The walk for a miss: from the leaf table the paging-structure cache holds for the IOVA's 2 MiB region when those
+    /// tables allow the access, otherwise from the root, caching the leaf table it went through.
+    /// </summary>
+    private bool Walk(IommuDomain domain, ulong iova, IommuProt required, long generation, out PageWalkResult walk)
+    {
+        if (_iotlb.TryLookupTable(domain.Id, new Iova(iova), required, out BusAddress leafTable, out IommuProt tablePermissions))
+        {
+            return _walker.TryWalkLeafTable(leafTable, tablePermissions, new Iova(iova), required, out walk);
+        }
+
+        if (!_walker.TryWalk(domain.RootTable, new Iova(iova), required, out walk))
+        {
+            return false;
+        }
+
+        if (walk.Level == 1)
+        {
+            _iotlb.TryFillTable(domain.Id, new Iova(iova), walk.LeafTable, walk.TablePermissions, generation);
+        }
+
         return true;
     }
 

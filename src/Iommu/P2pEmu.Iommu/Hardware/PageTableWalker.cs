@@ -9,7 +9,10 @@ namespace P2pEmu.Iommu.Hardware;
 /// root complex (<see cref="PcieFabric.TryHostRead64"/>), so page tables may live in host RAM or in a BAR and an
 /// entry that nothing claims is a fault, as on real hardware (STYLE R8).
 /// </summary>
-/// <remarks>The walker keeps no state and caches nothing (the IOTLB is separate); it may run on any thread.</remarks>
+/// <remarks>
+/// The walker keeps no state and caches nothing (the IOTLB and its paging-structure cache are separate); it may run on
+/// any thread.
+/// </remarks>
 public sealed class PageTableWalker
 {
     private readonly PcieFabric _fabric;
@@ -25,18 +28,27 @@ public sealed class PageTableWalker
     /// <summary>Walks the tables rooted at <paramref name="rootTable"/> for <paramref name="iova"/>.</summary>
     /// <param name="required">The access to allow (<see cref="IommuProt.None"/> for a host-side lookup that ignores permissions).</param>
     /// <returns>True with the leaf; false with the fault reason and level. Allocates nothing.</returns>
-    public bool TryWalk(BusAddress rootTable, Iova iova, IommuProt required, out PageWalkResult result)
+    public bool TryWalk(BusAddress rootTable, Iova iova, IommuProt required, out PageWalkResult result) =>
+        Walk(rootTable.Value, PageTableGeometry.Levels, IommuProt.ReadWrite, iova.Value, required, out result);
+
+    /// <summary>
+    /// The last step of a walk whose upper levels a paging-structure cache answered: reads <paramref name="iova"/>'s
+    /// entry in the 4 KiB leaf table <paramref name="leafTable"/>, under the permissions <paramref name="tablePermissions"/>
+    /// the tables above allow.
+    /// </summary>
+    /// <returns>As <see cref="TryWalk"/>, with faults at level 1.</returns>
+    public bool TryWalkLeafTable(BusAddress leafTable, IommuProt tablePermissions, Iova iova, IommuProt required, out PageWalkResult result) =>
+        Walk(leafTable.Value, 1, tablePermissions, iova.Value, required, out result);
+
+    private bool Walk(ulong table, int topLevel, IommuProt allowed, ulong va, IommuProt required, out PageWalkResult result)
     {
-        ulong va = iova.Value;
         if (va > PageTableGeometry.MaxIova)
         {
             result = new PageWalkResult { Fault = IommuFaultReason.AddressTooLarge, Level = 0 };
             return false;
         }
 
-        ulong table = rootTable.Value;
-        IommuProt allowed = IommuProt.ReadWrite;
-        for (int level = PageTableGeometry.Levels; level >= 1; level--)
+        for (int level = topLevel; level >= 1; level--)
         {
             ulong entryAddress = table + (PageTableGeometry.EntryIndex(va, level) * PageTableGeometry.EntryBytes);
             if (!_fabric.TryHostRead64(entryAddress, out ulong raw))
