@@ -88,7 +88,15 @@ internal sealed class FakeBlkDriver : IBlkMqOps
         requests.RemoveAll(r => !LeftByBatch.Contains(r.Sector));
     }
 
-    public int Poll(BlkMqHwCtx hctx)
+    /// <summary>Whether a poll with a completion batch adds its successes to it (<c>blk_mq_add_to_batch</c>).</summary>
+    public bool CompletesInBatches { get; init; }
+
+    /// <summary>The size of each batch the driver's batch completion ended.</summary>
+    public List<int> BatchesCompleted { get; } = new();
+
+    public int Poll(BlkMqHwCtx hctx) => Poll(hctx, null);
+
+    public int Poll(BlkMqHwCtx hctx, IoCompBatch? iob)
     {
         Polls++;
         if (!CompleteOnPoll)
@@ -100,10 +108,20 @@ internal sealed class FakeBlkDriver : IBlkMqOps
         foreach (Request r in done)
         {
             _pending.Remove(r);
-            RequestQueue.BlkMqEndRequest(r, Statuses.GetValueOrDefault(r.Sector, BlkStatus.Ok));
+            BlkStatus status = Statuses.GetValueOrDefault(r.Sector, BlkStatus.Ok);
+            if (!CompletesInBatches || !RequestQueue.BlkMqAddToBatch(r, iob, status != BlkStatus.Ok, CompleteBatch))
+            {
+                RequestQueue.BlkMqEndRequest(r, status);
+            }
         }
 
         return done.Length;
+    }
+
+    public void CompleteBatch(IoCompBatch iob)
+    {
+        BatchesCompleted.Add(iob.Requests.Count);
+        RequestQueue.BlkMqEndRequestBatch(iob);
     }
 
     public void Timeout(Request request) => Timeouts++;

@@ -127,6 +127,51 @@ public sealed class NvmeAsyncIoTests
         Assert.Equal(0, machine.Iommus[0].Faults.TotalCount);
     }
 
+    [Fact]
+    public void PolledReadsWithACompletionBatch_StayMappedUntilItCompletes_ThenEndTogether()
+    {
+        // nvme_poll with io_uring's io_comp_batch: nvme_handle_cqe adds each success to the batch, and only
+        // nvme_pci_complete_batch, run by the poller after the poll, unmaps the data and ends the requests.
+        using Machine.Machine machine = DriverTopologies.BuildWith(DriverTopologies.Single(0, IommuMode.Translate, 16 * Topo.MiB), new NvmeDriverOptions { IoQueueCount = 0, PollQueues = 1 });
+        BlockDevice disk = machine.BlockDevices["nvme0n1"];
+        IommuDomain domain = machine.NvmeDrivers["nvme0"].DmaDev.IommuDomain!;
+        byte[] data = KernelBuffer.Random(8 * 4096, 13);
+        ulong source = machine.Pages.AllocPages(3).Value;
+        Assert.True(machine.Fabric.TryHostWrite(source, data));
+        var write = new Bio(machine.P2pDma, ReqOp.Write, 0);
+        write.BioAddPage(new PhysAddress(source), (uint)data.Length, 0);
+        Assert.Equal(BlkStatus.Ok, disk.SubmitBioWait(write));
+        ulong mappedAtRest = domain.MappedBytes;
+        ulong[] pages = Enumerable.Range(0, 8).Select(_ => machine.Pages.AllocPage().Value).ToArray();
+        Bio[] bios = new Bio[8];
+        var plug = new BlkPlug();
+        plug.Start();
+        for (int i = 0; i < bios.Length; i++)
+        {
+            bios[i] = new Bio(machine.P2pDma, ReqOp.Read, (ulong)i * 8);
+            bios[i].BioAddPage(new PhysAddress(pages[i]), 4096, 0);
+            disk.SubmitBio(bios[i]);
+        }
+
+        plug.Finish();
+        var iob = new IoCompBatch();
+
+        Assert.Equal(8, disk.BioPoll(bios[0], iob));
+
+        Assert.Equal(8, iob.Requests.Count);
+        Assert.DoesNotContain(bios, b => b.IsDone);
+        Assert.Equal(mappedAtRest + (8 * 4096), domain.MappedBytes);
+        iob.CompleteBatch();
+        Assert.Equal(mappedAtRest, domain.MappedBytes);
+        for (int i = 0; i < bios.Length; i++)
+        {
+            Assert.Equal((true, BlkStatus.Ok), (bios[i].IsDone, bios[i].Status));
+            byte[] landed = new byte[4096];
+            machine.Fabric.TryHostRead(pages[i], landed);
+            Assert.Equal(data.AsSpan(i * 4096, 4096).ToArray(), landed);
+        }
+    }
+
     /// <summary>Random bytes written to the first <paramref name="blocks"/> 4 KiB blocks of the disk, returned for checking.</summary>
     private static byte[] WriteRandomBlocks(InterposedMachine machine, BlockDevice disk, int blocks, int seed)
     {

@@ -97,7 +97,7 @@ public sealed class PagingStructureCacheTests
 
         // Software breaks the root entry behind the IOMMU's back: a walk from the root now faults at level 4, but the
         // cached region still leads straight to the leaf table, as on hardware.
-        ulong rootEntry = RootEntryAddress(domain, SecondIova);
+        ulong rootEntry = EntryAddress(m.Fabric, domain, SecondIova, PageTableGeometry.Levels);
         Assert.True(m.Fabric.TryHostRead64(rootEntry, out ulong saved));
         Assert.True(m.Fabric.TryHostWrite64(rootEntry, 0));
 
@@ -209,9 +209,6 @@ public sealed class PagingStructureCacheTests
 
         Assert.Equal(0, m.Unit.IoTlb.ValidTableEntryCount);
     }
-
-    private static ulong RootEntryAddress(IommuDomain domain, ulong iova) =>
-        domain.RootTable.Value + (PageTableGeometry.EntryIndex(iova, PageTableGeometry.Levels) * PageTableGeometry.EntryBytes);
 
     /// <summary>The address of the entry for <paramref name="iova"/> at <paramref name="level"/>, walking from the root.</summary>
     private static ulong EntryAddress(PcieFabric fabric, IommuDomain domain, ulong iova, int level)

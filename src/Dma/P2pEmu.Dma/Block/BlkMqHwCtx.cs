@@ -1,3 +1,4 @@
+using System;
 using System.Numerics;
 using System.Threading;
 
@@ -113,11 +114,43 @@ public sealed class BlkMqHwCtx
         }
     }
 
+    /// <summary>
+    /// <c>blk_mq_put_tags</c> for requests the batch completion ended (each still holding its tag): clears their slots,
+    /// then their busy bits with one atomic operation per bitmap word, as <c>sbitmap_queue_clear_batch</c> does.
+    /// </summary>
+    internal void PutTags(ReadOnlySpan<int> tags)
+    {
+        int word = -1;
+        ulong mask = 0;
+        foreach (int tag in tags)
+        {
+            Volatile.Write(ref _tags[tag], null);
+            if (tag >> 6 != word)
+            {
+                ClearBusy(word, mask);
+                word = tag >> 6;
+                mask = 0;
+            }
+
+            mask |= 1UL << (tag & 63);
+        }
+
+        ClearBusy(word, mask);
+    }
+
     internal void CountDispatches(int count)
     {
         if (count != 0)
         {
             Interlocked.Add(ref _dispatched, count);
+        }
+    }
+
+    private void ClearBusy(int word, ulong mask)
+    {
+        if (mask != 0)
+        {
+            Interlocked.And(ref _busy[word], ~mask);
         }
     }
 

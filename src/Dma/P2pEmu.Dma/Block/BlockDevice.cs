@@ -112,7 +112,7 @@ public sealed partial class BlockDevice
 
     /// <summary><c>bio_poll</c>: reaps the completions of the hardware queue(s) <paramref name="bio"/> went to.</summary>
     /// <returns>How many completions were found (any request's, not only the bio's).</returns>
-    public int BioPoll(Bio bio) => Queue.BioPoll(bio);
+    public int BioPoll(Bio bio, IoCompBatch? iob = null) => Queue.BioPoll(bio, iob);
 
     /// <summary>
     /// <c>submit_bio_wait</c>: <see cref="SubmitBio"/>, then polls until the bio ends (see

@@ -5,7 +5,7 @@ namespace P2pEmu.Dma.Block;
 /// <summary>
 /// Linux <c>struct blk_mq_ops</c>: what a block driver gives blk-mq. The driver completes a request by calling
 /// <see cref="RequestQueue.BlkMqEndRequest"/> (or sends it again with <see cref="RequestQueue.BlkMqRequeueRequest"/>)
-/// from its completion path, which <see cref="Poll"/> runs on a poll queue and its interrupt handler runs otherwise.
+/// from its completion path, which <see cref="Poll(BlkMqHwCtx)"/> runs on a poll queue and its interrupt handler runs otherwise.
 /// </summary>
 public interface IBlkMqOps
 {
@@ -39,6 +39,13 @@ public interface IBlkMqOps
 
     /// <summary><c>poll</c>: reaps the hardware queue's completions; returns how many it found.</summary>
     int Poll(BlkMqHwCtx hctx);
+
+    /// <summary>
+    /// <c>poll</c> with an <c>io_comp_batch</c>: a driver that batches adds its successful completions to
+    /// <paramref name="iob"/> (<see cref="RequestQueue.BlkMqAddToBatch"/>) instead of ending them. The default ends
+    /// them as <see cref="Poll(BlkMqHwCtx)"/> does, for a driver that does not batch.
+    /// </summary>
+    int Poll(BlkMqHwCtx hctx, IoCompBatch? iob) => Poll(hctx);
 
     /// <summary>
     /// <c>timeout</c>: <paramref name="request"/> did not complete in time. The driver ends it (or recovers the

@@ -26,6 +26,9 @@ public sealed class RequestQueue
     /// <summary>How many times a dispatch refused for lack of resources is tried again before it fails.</summary>
     public const int ResourceRetries = 8;
 
+    /// <summary><c>TAG_COMP_BATCH</c>: tags a batch completion returns to a hardware queue at once.</summary>
+    public const int TagCompBatch = 32;
+
     /// <summary>How long one wait for an interrupt-completed request lasts (one of the timeout's polls).</summary>
     public const int InterruptWaitMilliseconds = 1;
 
@@ -132,10 +135,11 @@ public sealed class RequestQueue
 
     /// <summary>
     /// <c>bio_poll</c>: reaps completions on the hardware queue the bio's last request went to (all of them when its
-    /// requests went to several).
+    /// requests went to several). With <paramref name="iob"/>, a driver that batches keeps the successful ones in it
+    /// instead of ending them; they end when the caller runs <see cref="IoCompBatch.CompleteBatch"/>.
     /// </summary>
     /// <returns>How many completions were found.</returns>
-    public int BioPoll(Bio bio)
+    public int BioPoll(Bio bio, IoCompBatch? iob = null)
     {
         ArgumentNullException.ThrowIfNull(bio);
         BlkMqHwCtx? cookie = bio.Cookie;
@@ -144,14 +148,14 @@ public sealed class RequestQueue
             return 0;
         }
 
-        int found = TagSet.Ops.Poll(cookie);
+        int found = TagSet.Ops.Poll(cookie, iob);
         if (bio.SpansQueues && !bio.IsDone)
         {
             foreach (BlkMqHwCtx hctx in TagSet.HwQueues)
             {
                 if (!ReferenceEquals(hctx, cookie))
                 {
-                    found += TagSet.Ops.Poll(hctx);
+                    found += TagSet.Ops.Poll(hctx, iob);
                 }
             }
         }
@@ -291,6 +295,76 @@ public sealed class RequestQueue
             request.Hctx!.PutTag(request);
             bio.EndRequest(status);
         }
+    }
+
+    /// <summary>
+    /// <c>blk_mq_add_to_batch</c>: keeps <paramref name="request"/>, which completed, in <paramref name="iob"/> to be ended
+    /// by <paramref name="complete"/> with the rest of the batch. Refused (false: the driver ends it now) without a
+    /// batch, for a request without a bio (passthrough, ended alone here), for a failed one, for a batch another
+    /// completion routine began, and for a request that already ended (a timeout).
+    /// </summary>
+    /// <remarks>
+    /// The request is marked complete (with Ok) as it is added, so until the batch ends it a timeout or a controller
+    /// failure leaves it, and its tag, to the batch.
+    /// </remarks>
+    public static bool BlkMqAddToBatch(Request request, IoCompBatch? iob, bool isError, Action<IoCompBatch> complete)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(complete);
+        if (iob is null || request.Bio is null || isError)
+        {
+            return false;
+        }
+
+        if (iob.Complete is not null && iob.Complete != complete)
+        {
+            return false;
+        }
+
+        if (!request.Complete(BlkStatus.Ok))
+        {
+            return false;
+        }
+
+        iob.Complete ??= complete;
+        iob.Requests.Add(request);
+        return true;
+    }
+
+    /// <summary>
+    /// <c>blk_mq_end_request_batch</c>: ends every request of <paramref name="iob"/> with Ok and empties it. Tags go back
+    /// per hardware queue, up to <see cref="TagCompBatch"/> at a time (<c>blk_mq_flush_tag_batch</c>); then each bio
+    /// ends its part, as <see cref="BlkMqEndRequest"/> orders them.
+    /// </summary>
+    public static void BlkMqEndRequestBatch(IoCompBatch iob)
+    {
+        ArgumentNullException.ThrowIfNull(iob);
+        Span<int> tags = stackalloc int[TagCompBatch];
+        int count = 0;
+        BlkMqHwCtx? current = null;
+        foreach (Request request in iob.Requests)
+        {
+            Bio bio = request.Bio!;
+            if (count == TagCompBatch || !ReferenceEquals(current, request.Hctx))
+            {
+                current?.PutTags(tags[..count]);
+                count = 0;
+                current = request.Hctx;
+            }
+
+            tags[count++] = request.Tag;
+            iob.EndedBios.Add(bio);
+        }
+
+        current?.PutTags(tags[..count]);
+        iob.Requests.Clear();
+        iob.Complete = null;
+        foreach (Bio bio in iob.EndedBios)
+        {
+            bio.EndRequest(BlkStatus.Ok);
+        }
+
+        iob.EndedBios.Clear();
     }
 
     /// <summary>

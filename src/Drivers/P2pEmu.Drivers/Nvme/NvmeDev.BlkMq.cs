@@ -177,6 +177,9 @@ public sealed partial class NvmeDev
     /// <summary><c>nvme_poll</c>: reaps the queue's completions (what the interrupt handler calls too).</summary>
     int IBlkMqOps.Poll(BlkMqHwCtx hctx) => ReapQueue((NvmeQueue)hctx.DriverData!);
 
+    /// <summary><c>nvme_poll</c> with the poller's <c>io_comp_batch</c>: successful completions wait in it (see <see cref="HandleIoCqe"/>).</summary>
+    int IBlkMqOps.Poll(BlkMqHwCtx hctx, IoCompBatch? iob) => ReapQueue((NvmeQueue)hctx.DriverData!, iob);
+
     /// <summary>
     /// <c>nvme_timeout</c>: first a last poll ("completion polled"); a controller that reads all-ones or reports CSTS.CFS
     /// is marked dead and every request in flight fails. Deviation: a healthy controller's late command is not
@@ -222,13 +225,15 @@ public sealed partial class NvmeDev
     /// <c>nvme_poll_cq</c>, for the poller and the interrupt handler alike: processes an I/O queue's completions under its
     /// poll lock, then sends the requests that asked for a retry (outside the lock, see <see cref="NvmeQueue"/>).
     /// </summary>
-    private int ReapQueue(NvmeQueue queue)
+    private int ReapQueue(NvmeQueue queue, IoCompBatch? iob = null)
     {
         int found;
         Request[]? retries = null;
         lock (queue.CqPollLock)
         {
+            queue.PollBatch = iob;
             found = queue.IsEnabled ? queue.ProcessCq(_handleIoCqe) : 0;
+            queue.PollBatch = null;
             if (queue.Requeue.Count != 0)
             {
                 retries = queue.Requeue.ToArray();
@@ -249,7 +254,8 @@ public sealed partial class NvmeDev
 
     /// <summary>
     /// <c>nvme_handle_cqe</c>: finds the request by tag, checks the generation counter (a stale completion is
-    /// ignored), records status and DW0, unmaps the data and completes it.
+    /// ignored), records status and DW0, then adds a success to the poller's batch (<c>blk_mq_add_to_batch</c>, ended by
+    /// <see cref="PciCompleteBatch"/>) or, without one, unmaps the data and completes it.
     /// </summary>
     private void HandleIoCqe(NvmeQueue queue, NvmeCompletion cqe)
     {
@@ -279,8 +285,24 @@ public sealed partial class NvmeDev
             log.CompleteRq(NvmeEventSource.Queue(this, queue), (commandId << 32) | (opcode << 16) | iod.Status, latency);
         }
 
+        if (RequestQueue.BlkMqAddToBatch(request, queue.PollBatch, iod.Status != NvmeStatusCode.Success, _completeBatch))
+        {
+            return;
+        }
+
         UnmapData(request, iod);
         CompleteRq(request, iod, queue);
+    }
+
+    /// <summary><c>nvme_pci_complete_batch</c>: unmaps each request's data (<c>nvme_pci_unmap_rq</c>), then ends them all.</summary>
+    private void PciCompleteBatch(IoCompBatch iob)
+    {
+        foreach (Request request in iob.Requests)
+        {
+            UnmapData(request, (NvmeIod)request.Pdu!);
+        }
+
+        RequestQueue.BlkMqEndRequestBatch(iob);
     }
 
     /// <summary>

@@ -26,7 +26,7 @@ namespace P2pEmu.Drivers.Nvme;
 /// </para>
 /// <para>
 /// Completions are found by phase tag, by one reap function that the MSI-X interrupt handler runs (one vector for the
-/// admin queue and one per I/O queue) and a poller runs for poll queues (<see cref="IBlkMqOps.Poll"/>) or when the
+/// admin queue and one per I/O queue) and a poller runs for poll queues (<see cref="IBlkMqOps.Poll(BlkMqHwCtx, IoCompBatch)"/>) or when the
 /// function has no MSI-X. Time is counted in polls or interrupt waits (<see cref="NvmeDriverOptions"/>), so the
 /// outcome of a deterministic run never depends on the wall clock.
 /// </para>
@@ -57,6 +57,7 @@ public sealed partial class NvmeDev : IBlkMqOps
     private readonly List<NvmeNs> _namespaces = new();
     private readonly Lock _adminLock = new();
     private readonly Action<NvmeQueue, NvmeCompletion> _handleIoCqe;
+    private readonly Action<IoCompBatch> _completeBatch;
     private readonly Action<NvmeQueue, NvmeCompletion> _handleAdminCqe;
 
     /// <summary>Guards the admin command in flight (<see cref="_adminWaitId"/>, <see cref="_adminCqe"/>); its waiter sleeps on it.</summary>
@@ -78,6 +79,7 @@ public sealed partial class NvmeDev : IBlkMqOps
         _vectors = new MsixVectors(pdev, _cpu, dma.Fabric.Msi);
         DmaDev = dma.GetDevice(pdev);
         _handleIoCqe = HandleIoCqe;
+        _completeBatch = PciCompleteBatch;
         _handleAdminCqe = HandleAdminCqe;
     }
 

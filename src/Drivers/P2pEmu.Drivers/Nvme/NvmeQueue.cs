@@ -103,6 +103,9 @@ public sealed class NvmeQueue
 
     public override string ToString() => $"queue {Qid} (depth {Depth}{(SqInCmb ? ", SQ in CMB" : string.Empty)})";
 
+    /// <summary>The poller's completion batch during a reap that has one (set and cleared under <see cref="CqPollLock"/>).</summary>
+    internal IoCompBatch? PollBatch { get; set; }
+
     /// <summary>Requests to send again once the reap that found their completion has released <see cref="CqPollLock"/>.</summary>
     internal List<Request> Requeue => _requeue;
 

@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics.Tracing;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using P2pEmu.Emulator.Addressing;
 
@@ -150,13 +151,7 @@ public sealed class IoTlb
         Span<IoTlbEntry> ways = _entries.AsSpan(SetOf(domainId, va >> PageTableGeometry.PageShift) * _ways, _ways);
         for (int w = 0; w < ways.Length; w++)
         {
-            ref IoTlbEntry entry = ref ways[w];
-            int sequence = Volatile.Read(ref entry.Sequence);
-            int domain = Volatile.Read(ref entry.DomainId);
-            ulong tag = Volatile.Read(ref entry.Tag);
-            ulong length = Volatile.Read(ref entry.Length);
-            ulong target = Volatile.Read(ref entry.Target);
-            if (domain != domainId || (sequence & 1) != 0 || Volatile.Read(ref entry.Sequence) != sequence)
+            if (!TryRead(ref ways[w], out int domain, out ulong tag, out ulong length, out ulong target) || domain != domainId)
             {
                 continue;
             }
@@ -253,13 +248,8 @@ public sealed class IoTlb
         Span<IoTlbEntry> ways = _tableEntries.AsSpan(TableSetOf(domainId, iova.Value) * TableWays, TableWays);
         for (int w = 0; w < ways.Length; w++)
         {
-            ref IoTlbEntry entry = ref ways[w];
-            int sequence = Volatile.Read(ref entry.Sequence);
-            int domain = Volatile.Read(ref entry.DomainId);
-            ulong tag = Volatile.Read(ref entry.Tag);
-            ulong target = Volatile.Read(ref entry.Target);
-            if (domain == domainId && (tag & StartMask) == region && ((ulong)required & ~tag & ProtMask) == 0
-                && (sequence & 1) == 0 && Volatile.Read(ref entry.Sequence) == sequence)
+            if (TryRead(ref ways[w], out int domain, out ulong tag, out _, out ulong target)
+                && domain == domainId && (tag & StartMask) == region && ((ulong)required & ~tag & ProtMask) == 0)
             {
                 _hitStripes[((Environment.CurrentManagedThreadId & (CounterStripes - 1)) * StripeLongs) + TableHitSlot]++;
                 leafTable = new BusAddress(target);
@@ -396,6 +386,18 @@ public sealed class IoTlb
     {
         ulong start = entry.Tag & StartMask;
         return start < end && first < start + entry.Length;
+    }
+
+    /// <summary>Reads a way under its sequence lock: false when a writer was changing it (the fields are then torn).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryRead(ref IoTlbEntry entry, out int domainId, out ulong tag, out ulong length, out ulong target)
+    {
+        int sequence = Volatile.Read(ref entry.Sequence);
+        domainId = Volatile.Read(ref entry.DomainId);
+        tag = Volatile.Read(ref entry.Tag);
+        length = Volatile.Read(ref entry.Length);
+        target = Volatile.Read(ref entry.Target);
+        return (sequence & 1) == 0 && Volatile.Read(ref entry.Sequence) == sequence;
     }
 
     /// <summary>Writes a way under the sequence lock. Caller holds <see cref="_writeLock"/>.</summary>

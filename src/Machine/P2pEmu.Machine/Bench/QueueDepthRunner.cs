@@ -8,8 +8,9 @@ namespace P2pEmu.Machine.Bench;
 /// <summary>
 /// Random 4 KiB reads at a fixed queue depth through the block layer's asynchronous path, the way io_uring drives a
 /// polled NVMe queue: <see cref="Depth"/> bios in flight, each into its own host RAM page; the oldest is polled for
-/// (<see cref="BlockDevice.BioPoll"/>), and every bio found done is replaced by a new read at a random 4 KiB block,
-/// the replacements of one pass submitted under one <see cref="BlkPlug"/> (one doorbell per pass).
+/// (<see cref="BlockDevice.BioPoll"/> with an <see cref="IoCompBatch"/>, ended after each poll as io_uring's iopoll
+/// does), and every bio found done is replaced by a new read at a random 4 KiB block, the replacements of one pass
+/// submitted under one <see cref="BlkPlug"/> (one doorbell per pass).
 /// </summary>
 /// <remarks>No allocation per I/O: the bios are reset and reused, the block numbers come from a xorshift generator.</remarks>
 public sealed class QueueDepthRunner
@@ -22,6 +23,7 @@ public sealed class QueueDepthRunner
     private readonly ulong[] _blocks;
     private readonly ulong _blockCount;
     private readonly BlkPlug _plug = new();
+    private readonly IoCompBatch _iob = new();
     private ulong _random;
 
     /// <param name="pages">One host RAM page per bio (so <see cref="Depth"/> is their count).</param>
@@ -69,7 +71,8 @@ public sealed class QueueDepthRunner
             Bio oldest = _bios[head];
             while (!oldest.IsDone)
             {
-                _disk.BioPoll(oldest);
+                _disk.BioPoll(oldest, _iob);
+                _iob.CompleteBatch();
             }
 
             _plug.Start();
