@@ -279,6 +279,11 @@ public sealed class RequestQueue
     /// of a bio then ends its part of the bio (its static request may be reused from here on). A request that already
     /// ended is left alone.
     /// </summary>
+    /// <remarks>
+    /// Deviation: Linux ends the bio (<c>bi_end_io</c>) before it frees the tag. Here the tag goes first, so a
+    /// <see cref="Bio.EndIo"/> that submits again, on the thread that is reaping the completion queue, finds a tag
+    /// instead of polling that queue from inside its own reap.
+    /// </remarks>
     public static void BlkMqEndRequest(Request request, BlkStatus status)
     {
         ArgumentNullException.ThrowIfNull(request);
