@@ -231,9 +231,10 @@ public sealed partial class NvmeDev
         Request[]? retries = null;
         lock (queue.CqPollLock)
         {
+            IoCompBatch? outer = queue.PollBatch; // a reap nested in this thread's own (the lock is reentrant)
             queue.PollBatch = iob;
             found = queue.IsEnabled ? queue.ProcessCq(_handleIoCqe) : 0;
-            queue.PollBatch = null;
+            queue.PollBatch = outer;
             if (queue.Requeue.Count != 0)
             {
                 retries = queue.Requeue.ToArray();
