@@ -23,6 +23,9 @@ public sealed class MachineMetricsTests
         var port = new DmaPort(machine.Fabric, machine.Fabric["nic0"]);
         Assert.True(port.Write(iova, new byte[4096]).IsSuccess);
         Assert.True(port.Write(iova, new byte[4096]).IsSuccess);
+        DmaAddress next = machine.Dma.DmaMapPhys(dev, new PhysAddress(machine.Pages.AllocPage().Value), 4096, DmaDirection.FromDevice);
+        Assert.Equal(iova.Value >> 21, next.Value >> 21); // the same 2 MiB region: its walk starts at the cached leaf table
+        Assert.True(port.Write(next, new byte[4096]).IsSuccess);
 
         Dictionary<string, long> seen = Observe();
 
@@ -31,7 +34,9 @@ public sealed class MachineMetricsTests
         Assert.True(seen["p2pemu.fabric.bytes_copied"] >= 8192);
         Assert.True(seen["p2pemu.iommu.iotlb.hits"] >= machine.Iommus[0].IoTlb.Hits);
         Assert.True(machine.Iommus[0].IoTlb.Hits >= 1);
-        Assert.True(seen["p2pemu.iommu.iotlb.misses"] >= 1);
+        Assert.True(seen["p2pemu.iommu.iotlb.misses"] >= 2);
+        Assert.True(machine.Iommus[0].IoTlb.TableHits >= 1);
+        Assert.True(seen["p2pemu.iommu.pagewalk_cache.hits"] >= machine.Iommus[0].IoTlb.TableHits);
         Assert.True(seen.ContainsKey("p2pemu.iommu.faults"));
     }
 

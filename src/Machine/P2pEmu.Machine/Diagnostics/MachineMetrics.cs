@@ -50,6 +50,7 @@ public static class MachineMetrics
         meter.CreateObservableCounter("p2pemu.fabric.bytes_copied", () => Sum(m => m.Fabric.BytesCopied), "By", "Bytes moved by memmove between a source and a target");
         meter.CreateObservableCounter("p2pemu.iommu.iotlb.hits", () => SumIommus(u => u.IoTlb.Hits), "{lookup}", "IOTLB hits");
         meter.CreateObservableCounter("p2pemu.iommu.iotlb.misses", () => SumIommus(u => u.IoTlb.Misses), "{lookup}", "IOTLB misses (page-table walks)");
+        meter.CreateObservableCounter("p2pemu.iommu.pagewalk_cache.hits", () => SumIommus(u => u.IoTlb.TableHits), "{walk}", "IOTLB misses whose walk began at a leaf table the paging-structure cache held (one entry read)");
         meter.CreateObservableCounter("p2pemu.iommu.faults", () => SumIommus(u => u.Faults.TotalCount), "{fault}", "IOMMU translation faults");
         meter.CreateObservableCounter("p2pemu.nvme.completions", () => Sum(SumNvme), "{command}", "NVMe I/O commands completed (its rate is the IOPS)");
         meter.CreateObservableCounter("p2pemu.rdma.completions", () => Sum(SumRdma), "{completion}", "RDMA work completions polled");
