@@ -40,6 +40,23 @@ public sealed class PagingStructureCacheTests
     }
 
     [Fact]
+    public void TryFillTable_OfARegionAlreadyCached_ReplacesIt_EvenWithAnEmptyWayBeforeIt()
+    {
+        var tlb = new IoTlb();
+        const ulong SameSet = Region + (16 * MiB2); // 16 regions on: the same set of the 16
+        tlb.TryFillTable(3, new Iova(SameSet), new BusAddress(0x6000), IommuProt.ReadWrite, tlb.Generation);
+        tlb.TryFillTable(3, new Iova(FirstIova), new BusAddress(0x7000), IommuProt.Read, tlb.Generation);
+        tlb.InvalidateRange(3, new Iova(SameSet), KiB4); // empties the first way
+        Assert.Equal(1, tlb.ValidTableEntryCount);
+
+        Assert.True(tlb.TryFillTable(3, new Iova(SecondIova), new BusAddress(0x7000), IommuProt.ReadWrite, tlb.Generation));
+
+        Assert.Equal(1, tlb.ValidTableEntryCount);
+        Assert.True(tlb.TryLookupTable(3, new Iova(FirstIova), IommuProt.Write, out _, out IommuProt prot));
+        Assert.Equal(IommuProt.ReadWrite, prot);
+    }
+
+    [Fact]
     public void TryFillTable_AfterAnInvalidationSinceTheWalkBegan_IsDropped()
     {
         var tlb = new IoTlb();

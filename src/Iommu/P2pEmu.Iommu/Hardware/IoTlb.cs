@@ -69,6 +69,7 @@ public sealed class IoTlb
     // One cache line per stripe, so threads counting hits do not share lines: IOTLB hits in its first long,
     // paging-structure cache hits in its second.
     private const int StripeLongs = 8;
+    private const int HitSlot = 0;
     private const int TableHitSlot = 1;
 
     private readonly IoTlbEntry[] _entries;
@@ -116,7 +117,7 @@ public sealed class IoTlb
     public int Capacity => _entries.Length;
 
     /// <summary>Lookups answered from the cache.</summary>
-    public long Hits => SumStripes(0);
+    public long Hits => SumStripes(HitSlot);
 
     /// <summary>Misses whose walk started at a leaf table the paging-structure cache held (one entry read, not four).</summary>
     public long TableHits => SumStripes(TableHitSlot);
@@ -159,8 +160,7 @@ public sealed class IoTlb
             ulong offset = unchecked(va - (tag & StartMask));
             if (offset < length && ((ulong)required & ~tag & ProtMask) == 0)
             {
-                // Plain increment on this thread's stripe: see the class remarks.
-                _hitStripes[(Environment.CurrentManagedThreadId & (CounterStripes - 1)) * StripeLongs]++;
+                CountHit(HitSlot);
                 translated = new BusAddress(target + offset);
                 contiguousBytes = length - offset;
                 return true;
@@ -206,30 +206,7 @@ public sealed class IoTlb
 
             int set = SetOf(domainId, lookup.Value >> PageTableGeometry.PageShift);
             Span<IoTlbEntry> ways = _entries.AsSpan(set * _ways, _ways);
-            int chosen = -1;
-            for (int w = 0; w < ways.Length && chosen < 0; w++)
-            {
-                if (ways[w].DomainId == domainId && Overlaps(in ways[w], first, first + lengthBytes))
-                {
-                    chosen = w;
-                }
-            }
-
-            for (int w = 0; w < ways.Length && chosen < 0; w++)
-            {
-                if (ways[w].DomainId == 0)
-                {
-                    chosen = w;
-                }
-            }
-
-            if (chosen < 0)
-            {
-                chosen = _nextVictim[set] < _ways ? _nextVictim[set] : 0;
-                _nextVictim[set] = (byte)(chosen + 1 == _ways ? 0 : chosen + 1);
-            }
-
-            Publish(ref ways[chosen], domainId, tag, lengthBytes, target.Value);
+            Publish(ref ways[ChooseWay(ways, ref _nextVictim[set], domainId, first, first + lengthBytes)], domainId, tag, lengthBytes, target.Value);
             _fills++;
         }
 
@@ -251,7 +228,7 @@ public sealed class IoTlb
             if (TryRead(ref ways[w], out int domain, out ulong tag, out _, out ulong target)
                 && domain == domainId && (tag & StartMask) == region && ((ulong)required & ~tag & ProtMask) == 0)
             {
-                _hitStripes[((Environment.CurrentManagedThreadId & (CounterStripes - 1)) * StripeLongs) + TableHitSlot]++;
+                CountHit(TableHitSlot);
                 leafTable = new BusAddress(target);
                 tablePermissions = (IommuProt)(tag & ProtMask);
                 return true;
@@ -288,21 +265,7 @@ public sealed class IoTlb
 
             int set = TableSetOf(domainId, iova.Value);
             Span<IoTlbEntry> ways = _tableEntries.AsSpan(set * TableWays, TableWays);
-            int chosen = -1;
-            for (int w = 0; w < ways.Length && chosen < 0; w++)
-            {
-                if (ways[w].DomainId == 0 || (ways[w].DomainId == domainId && (ways[w].Tag & StartMask) == region))
-                {
-                    chosen = w;
-                }
-            }
-
-            if (chosen < 0)
-            {
-                chosen = _nextTableVictim[set];
-                _nextTableVictim[set] = (byte)(chosen + 1 == TableWays ? 0 : chosen + 1);
-            }
-
+            int chosen = ChooseWay(ways, ref _nextTableVictim[set], domainId, region, region + TableSpan);
             Publish(ref ways[chosen], domainId, region | ((ulong)tablePermissions & ProtMask), TableSpan, leafTable.Value);
             _tableFills++;
         }
@@ -388,6 +351,34 @@ public sealed class IoTlb
         return start < end && first < start + entry.Length;
     }
 
+    /// <summary>
+    /// The way of a set a fill of [<paramref name="first"/>, <paramref name="end"/>) takes: one of the same domain that
+    /// overlaps it (replaced), else an empty one, else the next round-robin (<paramref name="nextVictim"/>). Caller holds
+    /// <see cref="_writeLock"/>.
+    /// </summary>
+    private static int ChooseWay(Span<IoTlbEntry> ways, ref byte nextVictim, int domainId, ulong first, ulong end)
+    {
+        for (int w = 0; w < ways.Length; w++)
+        {
+            if (ways[w].DomainId == domainId && Overlaps(in ways[w], first, end))
+            {
+                return w;
+            }
+        }
+
+        for (int w = 0; w < ways.Length; w++)
+        {
+            if (ways[w].DomainId == 0)
+            {
+                return w;
+            }
+        }
+
+        int chosen = nextVictim < ways.Length ? nextVictim : 0;
+        nextVictim = (byte)(chosen + 1 == ways.Length ? 0 : chosen + 1);
+        return chosen;
+    }
+
     /// <summary>Reads a way under its sequence lock: false when a writer was changing it (the fields are then torn).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool TryRead(ref IoTlbEntry entry, out int domainId, out ulong tag, out ulong length, out ulong target)
@@ -452,6 +443,9 @@ public sealed class IoTlb
 
         return count;
     }
+
+    /// <summary>A plain increment of counter <paramref name="slot"/> on this thread's stripe: see the class remarks.</summary>
+    private void CountHit(int slot) => _hitStripes[((Environment.CurrentManagedThreadId & (CounterStripes - 1)) * StripeLongs) + slot]++;
 
     private long SumStripes(int slot)
     {
