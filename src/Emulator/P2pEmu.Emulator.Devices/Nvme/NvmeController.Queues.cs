@@ -122,7 +122,6 @@ public sealed partial class NvmeController
             return false;
         }
 
-        Span<byte> entry = stackalloc byte[SqEntryBytes];
         lock (_lock)
         {
             NvmeQueue? sq = _submissionQueues[qid];
@@ -143,14 +142,13 @@ public sealed partial class NvmeController
                 return false;
             }
 
-            if (ReadMemory(sq.BaseAddress.Add((ulong)sq.Head * SqEntryBytes).Value, entry) != NvmeStatus.Success)
+            if (!sq.TryTakeFetched(out NvmeCommand command) && !FetchBurst(sq, out command))
             {
                 _cfs.IsSet = true;
                 return false;
             }
 
             sq.Head = sq.Next(sq.Head);
-            NvmeCommand command = MemoryMarshal.Read<NvmeCommand>(entry);
             uint dw0 = 0;
             BeginCommand();
             NvmeStatus status = sq.Id == 0 ? ExecuteAdmin(in command, ref dw0) : ExecuteIo(in command);
@@ -172,6 +170,32 @@ public sealed partial class NvmeController
 
             return true;
         }
+    }
+
+    /// <summary>
+    /// Reads the entries from the head of <paramref name="sq"/> in one burst, as controllers fetch several commands per
+    /// read request: up to <see cref="NvmeQueue.MaxFetchEntries"/>, never past the tail, the end of the ring or the end of
+    /// the ring's memory page (the base is page-aligned), so a read that faults fails at the entry a one-entry fetch
+    /// would have failed at. The entries are host-owned until their completions report the head past them, so a copy
+    /// read ahead stays valid; a host that rewrites an entry after ringing its doorbell gets the copy, as on hardware.
+    /// </summary>
+    /// <returns>False when the read failed; <paramref name="command"/> is then unset.</returns>
+    private bool FetchBurst(NvmeQueue sq, out NvmeCommand command)
+    {
+        uint head = sq.Head;
+        uint available = (sq.Tail > head ? sq.Tail : sq.Entries) - head;
+        uint toPageEnd = (PageBytes / SqEntryBytes) - (head % (PageBytes / SqEntryBytes));
+        int count = (int)Math.Min(Math.Min(available, toPageEnd), NvmeQueue.MaxFetchEntries);
+        Span<byte> burst = sq.BeginFetch(count);
+        if (ReadMemory(sq.BaseAddress.Add((ulong)head * SqEntryBytes).Value, burst) != NvmeStatus.Success)
+        {
+            command = default;
+            return false;
+        }
+
+        sq.EndFetch(count);
+        command = MemoryMarshal.Read<NvmeCommand>(burst);
+        return true;
     }
 
     private bool PostCompletion(NvmeQueue cq, NvmeQueue sq, ushort cid, NvmeStatus status, uint dw0)

@@ -1,3 +1,5 @@
+using System;
+using System.Runtime.InteropServices;
 using P2pEmu.Emulator.Addressing;
 
 namespace P2pEmu.Emulator.Devices.Nvme;
@@ -54,6 +56,42 @@ internal sealed class NvmeQueue
 
     /// <summary>CQ: posting one more entry would overwrite one the host has not consumed.</summary>
     public bool IsFull => Next(Tail) == Head;
+
+    /// <summary>SQ: most entries one fetch reads (512 bytes, the default PCIe Max_Read_Request_Size).</summary>
+    public const int MaxFetchEntries = 8;
+
+    private NvmeCommand[]? _fetched;
+    private uint _fetchedSlot;
+    private uint _fetchedCount;
+
+    /// <summary>SQ: the entry at <see cref="Head"/>, when an earlier burst fetched it.</summary>
+    public bool TryTakeFetched(out NvmeCommand command)
+    {
+        uint offset = unchecked(Head - _fetchedSlot); // a Head before the burst wraps to a large offset: a miss
+        if (offset < _fetchedCount)
+        {
+            command = _fetched![offset];
+            return true;
+        }
+
+        command = default;
+        return false;
+    }
+
+    /// <summary>
+    /// SQ: the buffer a burst of <paramref name="count"/> entries from <see cref="Head"/> is read into; the entries
+    /// count as fetched once <see cref="EndFetch"/> says the read succeeded.
+    /// </summary>
+    public Span<byte> BeginFetch(int count)
+    {
+        _fetched ??= new NvmeCommand[MaxFetchEntries];
+        _fetchedSlot = Head;
+        _fetchedCount = 0;
+        return MemoryMarshal.AsBytes(_fetched.AsSpan(0, count));
+    }
+
+    /// <summary>SQ: the burst begun by <see cref="BeginFetch"/> holds <paramref name="count"/> entries from its slot.</summary>
+    public void EndFetch(int count) => _fetchedCount = (uint)count;
 
     /// <summary>The slot after <paramref name="index"/> (below <see cref="Entries"/>, as doorbells are checked), wrapping to 0.</summary>
     public uint Next(uint index) => index + 1 == Entries ? 0 : index + 1; // no division on the per-command path
