@@ -34,10 +34,10 @@ public sealed partial class DmaIommuCookie
     public IommuDomain? FlushQueueDomain => Volatile.Read(ref _fqDomain);
 
     /// <summary>Domain-wide IOTLB flushes the queues have started (Linux <c>fq_flush_start_cnt</c>).</summary>
-    public long FlushQueueFlushStartCount => Interlocked.Read(ref _fqFlushStartCount);
+    public long FlushQueueFlushStartCount => Volatile.Read(ref _fqFlushStartCount);
 
     /// <summary>Domain-wide IOTLB flushes the queues have finished (Linux <c>fq_flush_finish_cnt</c>).</summary>
-    public long FlushQueueFlushFinishCount => Interlocked.Read(ref _fqFlushFinishCount);
+    public long FlushQueueFlushFinishCount => Volatile.Read(ref _fqFlushFinishCount);
 
     /// <summary>
     /// How long after the first queued range the timer flushes (<see cref="DefaultFlushQueueTimeout"/> unless set);
@@ -135,7 +135,7 @@ public sealed partial class DmaIommuCookie
                 RingFree(fq, cpu);
             }
 
-            IovaFlushQueue.Entry entry = fq.Add(pfn, pages, Interlocked.Read(ref _fqFlushStartCount));
+            IovaFlushQueue.Entry entry = fq.Add(pfn, pages, Volatile.Read(ref _fqFlushStartCount));
             if (freelist is { Count: > 0 })
             {
                 entry.Freelist.AddRange(freelist);
@@ -200,7 +200,7 @@ public sealed partial class DmaIommuCookie
     /// <summary>Linux <c>fq_ring_free_locked</c>: frees the ranges queued before the last finished flush began. Caller holds the queue's lock.</summary>
     private void RingFree(IovaFlushQueue fq, int cpu)
     {
-        long finished = Interlocked.Read(ref _fqFlushFinishCount);
+        long finished = Volatile.Read(ref _fqFlushFinishCount);
         while (fq.Peek() is IovaFlushQueue.Entry entry && entry.Counter < finished)
         {
             if (entry.Freelist.Count != 0)
