@@ -10,7 +10,7 @@ using Perfolizer.Horology;
 namespace P2pEmu.Benchmarks;
 
 /// <summary>
-/// Entry point: <c>--startup-check</c> runs <see cref="StartupCheck"/>; anything else goes to
+/// Entry point: <c>--startup-check</c> runs <see cref="StartupCheck"/>, <c>--compare</c> runs <see cref="BuildComparison"/>; anything else goes to
 /// BenchmarkDotNet. Without a <c>--job</c>/<c>-j</c> argument every benchmark runs the job PERF-NOTES §5
 /// recommends (3 warmups, 15 iterations of 100 ms), in-process with <c>--inProcess</c>, and further command-line
 /// job options (<c>--iterationCount</c>, ...) apply on top of it; with <c>--job</c> the named job is used
@@ -23,6 +23,11 @@ internal static class Program
         if (Array.IndexOf(args, "--startup-check") >= 0)
         {
             return StartupCheck.Run();
+        }
+
+        if (Array.IndexOf(args, "--compare") >= 0)
+        {
+            return BuildComparison.Run(args);
         }
 
         IConfig config = DefaultConfig.Instance;

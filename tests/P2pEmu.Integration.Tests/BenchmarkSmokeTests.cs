@@ -43,11 +43,45 @@ public sealed partial class BenchmarkSmokeTests
         }
     }
 
+    [Fact]
+    public void Compare_ABuildWithItself_MeasuresRoundsOfTheBenchmarkBesideItsCategorysBaseline()
+    {
+        (int exit, string output) = RunBenchmarks("--compare", "--baseline", BenchmarksDirectory(), "--benchmark", "ChecksumBenchmarks.Crc32Of", "--param", "Bytes=4096", "--seconds", "0.5", "--slice-ms", "10");
+
+        Assert.True(exit == 0, $"the comparison exited {exit}:\n{Tail(output)}");
+        Match summary = CompareSummary().Match(output);
+        Assert.True(summary.Success, Tail(output));
+        Assert.Equal("ChecksumBenchmarks.Crc32Of (Bytes=4096)", summary.Groups[1].Value);
+        Assert.Equal("Memcpy", summary.Groups[2].Value);
+        Assert.True(int.Parse(summary.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture) > 0);
+        double ratio = double.Parse(CompareTimeRatio().Match(output).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(ratio, 0.25, 4); // the same build both sides: near 1 even on a loaded machine
+    }
+
+    [Theory]
+    [InlineData("ChecksumBenchmarks.Nope", "has no benchmark Nope")]
+    [InlineData("NoSuchBenchmarks.Memcpy", "has no benchmark class NoSuchBenchmarks")]
+    [InlineData("Memcpy", "takes Class.Method")]
+    public void Compare_AnUnknownBenchmark_IsAUsageErrorThatNamesIt(string benchmark, string expected)
+    {
+        (int exit, string output) = RunBenchmarks("--compare", "--baseline", BenchmarksDirectory(), "--benchmark", benchmark, "--seconds", "0.1");
+
+        Assert.Equal(2, exit);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+    }
+
+    private static string BenchmarksDirectory() => Path.GetDirectoryName(BenchmarksDll())!;
+
+    private static string BenchmarksDll()
+    {
+        string configuration = typeof(BenchmarkSmokeTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        return Path.Combine(RepositoryPaths.Root, "perf", "P2pEmu.Benchmarks", "bin", configuration, "net10.0", "P2pEmu.Benchmarks.dll");
+    }
+
     /// <summary>Runs the benchmarks assembly built beside these tests (same configuration) and waits for it.</summary>
     private static (int Exit, string Output) RunBenchmarks(params string[] args)
     {
-        string configuration = typeof(BenchmarkSmokeTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-        string dll = Path.Combine(RepositoryPaths.Root, "perf", "P2pEmu.Benchmarks", "bin", configuration, "net10.0", "P2pEmu.Benchmarks.dll");
+        string dll = BenchmarksDll();
         Assert.True(File.Exists(dll), $"{dll} was not built");
         var start = new ProcessStartInfo(RepositoryPaths.DotnetHost) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string arg in (string[])["exec", dll, .. args])
@@ -71,6 +105,12 @@ public sealed partial class BenchmarkSmokeTests
 
     [GeneratedRegex(@"\*{5} Found (\d+) benchmark\(s\) in total \*{5}")]
     private static partial Regex FoundTotal();
+
+    [GeneratedRegex(@"^(.+) beside (\w+): (\d+) rounds in turns", RegexOptions.Multiline)]
+    private static partial Regex CompareSummary();
+
+    [GeneratedRegex(@"baseline build / candidate build: time ([0-9.]+)")]
+    private static partial Regex CompareTimeRatio();
 
     [GeneratedRegex(@"Global total time: .*, executed benchmarks: (\d+)")]
     private static partial Regex ExecutedTotal();
