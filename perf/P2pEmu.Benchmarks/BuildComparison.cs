@@ -12,7 +12,8 @@ namespace P2pEmu.Benchmarks;
 /// <c>--compare</c>: two builds of one benchmark in one process, in short slices taken in turns, each beside its class's
 /// baseline (the memcpy of the same work). On a VM whose memory speed drifts by tens of percent from one minute to the
 /// next, two BenchmarkDotNet runs made one after the other cannot separate builds a few percent apart; slices a tenth
-/// of a second long, in alternating order, see the same machine, so the per-round ratios carry.
+/// of a second long, in alternating order, see the same machine, so the per-round ratios carry. The whole run is made
+/// twice, each build set up first once, and the two orders' medians are combined by their geometric mean.
 /// </summary>
 internal static class BuildComparison
 {
@@ -63,23 +64,35 @@ internal static class BuildComparison
         }
 
         string[] builds = [.. new[] { parsed.GetValue(baselineBuild)!.FullName, parsed.GetValue(candidateBuild)?.FullName ?? AppContext.BaseDirectory }.Select(Path.TrimEndingDirectorySeparator)];
-        var loaded = new List<BuildBenchmark>();
+        string[] dlls = [.. builds.Select(build => Path.Combine(build, "P2pEmu.Benchmarks.dll"))];
+        if (dlls.FirstOrDefault(dll => !File.Exists(dll)) is string missing)
+        {
+            Console.Error.WriteLine($"compare: {missing} does not exist");
+            return ExitUsage;
+        }
+
+        TimeSpan half = TimeSpan.FromSeconds(parsed.GetValue(seconds) / 2);
+        TimeSpan slice = TimeSpan.FromMilliseconds(parsed.GetValue(sliceMs));
         try
         {
-            foreach (string build in builds)
+            // The build set up first gets memory that copies a few percent slower, so each order gets half the time.
+            var phases = new List<List<double[]>>();
+            string baselineName = string.Empty;
+            foreach (bool candidateFirst in (bool[])[false, true])
             {
-                string dll = Path.Combine(build, "P2pEmu.Benchmarks.dll");
-                if (!File.Exists(dll))
+                BuildBenchmark[] pair = SetUp(dlls, name[0], name[1], values, candidateFirst);
+                try
                 {
-                    Console.Error.WriteLine($"compare: {dll} does not exist");
-                    return ExitUsage;
+                    baselineName = pair[0].BaselineName;
+                    phases.Add(Measure(pair, half, slice));
                 }
-
-                loaded.Add(new BuildBenchmark(new BuildLoadContext(dll).Assembly, name[0], name[1], values));
+                finally
+                {
+                    Array.ForEach(pair, b => b.Dispose());
+                }
             }
 
-            Measure(loaded, TimeSpan.FromSeconds(parsed.GetValue(seconds)), TimeSpan.FromMilliseconds(parsed.GetValue(sliceMs)), out List<double[]> rounds);
-            Report(parsed.GetValue(benchmark)!, values, builds, loaded[0], rounds);
+            Report(parsed.GetValue(benchmark)!, values, builds, baselineName, phases);
             return 0;
         }
         catch (ArgumentException e)
@@ -87,12 +100,25 @@ internal static class BuildComparison
             Console.Error.WriteLine($"compare: {e.Message}");
             return ExitUsage;
         }
-        finally
+    }
+
+    /// <summary>Loads and sets up both builds, in build order or the candidate first; returned in build order.</summary>
+    private static BuildBenchmark[] SetUp(string[] dlls, string className, string methodName, Dictionary<string, string> values, bool candidateFirst)
+    {
+        var pair = new BuildBenchmark[2];
+        try
         {
-            foreach (BuildBenchmark b in loaded)
+            foreach (int i in candidateFirst ? (int[])[1, 0] : [0, 1])
             {
-                b.Dispose();
+                pair[i] = new BuildBenchmark(new BuildLoadContext(dlls[i]).Assembly, className, methodName, values);
             }
+
+            return pair;
+        }
+        catch
+        {
+            Array.ForEach(pair, b => b?.Dispose());
+            throw;
         }
     }
 
@@ -100,7 +126,7 @@ internal static class BuildComparison
     /// Rounds of four slices (build 0's method and baseline, build 1's), the builds' order swapped every round; each
     /// entry is nanoseconds per operation: measured 0, baseline 0, measured 1, baseline 1.
     /// </summary>
-    private static void Measure(List<BuildBenchmark> builds, TimeSpan duration, TimeSpan slice, out List<double[]> rounds)
+    private static List<double[]> Measure(BuildBenchmark[] builds, TimeSpan duration, TimeSpan slice)
     {
         foreach (BuildBenchmark b in builds)
         {
@@ -108,7 +134,7 @@ internal static class BuildComparison
             Slice(b.Baseline, b.BaselineOperations, slice);
         }
 
-        rounds = [];
+        List<double[]> rounds = [];
         var total = Stopwatch.StartNew();
         while (total.Elapsed < duration || rounds.Count == 0)
         {
@@ -122,6 +148,8 @@ internal static class BuildComparison
 
             rounds.Add(round);
         }
+
+        return rounds;
     }
 
     private static double Slice(Action method, int operations, TimeSpan length)
@@ -137,17 +165,28 @@ internal static class BuildComparison
         return clock.Elapsed.TotalNanoseconds / (invocations * (double)operations);
     }
 
-    private static void Report(string benchmark, Dictionary<string, string> values, string[] builds, BuildBenchmark first, List<double[]> rounds)
+    private static void Report(string benchmark, Dictionary<string, string> values, string[] builds, string baseline, List<List<double[]>> phases)
     {
-        double[] time = Sorted(rounds.Select(r => r[0] / r[2]));
+        List<double[]> rounds = [.. phases.SelectMany(p => p)];
         string parameters = values.Count == 0 ? string.Empty : $" ({string.Join(", ", values.Select(p => $"{p.Key}={p.Value}"))})";
-        Console.WriteLine($"{benchmark}{parameters} beside {first.BaselineName}: {rounds.Count} rounds in turns");
+        Console.WriteLine($"{benchmark}{parameters} beside {baseline}: {rounds.Count} rounds in turns");
         Console.WriteLine($"  baseline build  {builds[0]}");
         Console.WriteLine($"  candidate build {builds[1]}");
-        Console.WriteLine(Invariant($"  medians, ns/op: {benchmark} {Median(rounds.Select(r => r[0])):F1} -> {Median(rounds.Select(r => r[2])):F1}; {first.BaselineName} {Median(rounds.Select(r => r[1])):F1} -> {Median(rounds.Select(r => r[3])):F1}"));
-        Console.WriteLine(Invariant($"  per round, baseline build / candidate build: time {Median(time):F3} (quartiles {time[time.Length / 4]:F3} to {time[3 * time.Length / 4]:F3}); time beyond {first.BaselineName} {Median(rounds.Select(r => (r[0] - r[1]) / (r[2] - r[3]))):F3}; {first.BaselineName} {Median(rounds.Select(r => r[1] / r[3])):F3}"));
-        Console.WriteLine(Invariant($"  per round, saved: {Median(rounds.Select(r => r[0] - r[2])):F1} ns/op"));
+        Console.WriteLine(Invariant($"  medians, ns/op: {benchmark} {Median(rounds.Select(r => r[0])):F1} -> {Median(rounds.Select(r => r[2])):F1}; {baseline} {Median(rounds.Select(r => r[1])):F1} -> {Median(rounds.Select(r => r[3])):F1}"));
+        var time = new double[phases.Count];
+        var beyond = new double[phases.Count];
+        for (int p = 0; p < phases.Count; p++)
+        {
+            double[] ratios = Sorted(phases[p].Select(r => r[0] / r[2]));
+            time[p] = Median(ratios);
+            beyond[p] = Median(phases[p].Select(r => (r[0] - r[1]) / (r[2] - r[3])));
+            Console.WriteLine(Invariant($"  {(p == 0 ? "baseline" : "candidate")} build set up first, {phases[p].Count} rounds: time {time[p]:F3} (quartiles {ratios[ratios.Length / 4]:F3} to {ratios[3 * ratios.Length / 4]:F3}); beyond {baseline} {beyond[p]:F3}; {baseline} {Median(phases[p].Select(r => r[1] / r[3])):F3}; saved {Median(phases[p].Select(r => r[0] - r[2])):F1} ns/op"));
+        }
+
+        Console.WriteLine(Invariant($"  both orders, baseline build / candidate build: time {GeometricMean(time):F3}; beyond {baseline} {GeometricMean(beyond):F3}"));
     }
+
+    private static double GeometricMean(double[] values) => Math.Exp(values.Average(Math.Log));
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 

@@ -54,6 +54,8 @@ public sealed partial class BenchmarkSmokeTests
         Assert.Equal("ChecksumBenchmarks.Crc32Of (Bytes=4096)", summary.Groups[1].Value);
         Assert.Equal("Memcpy", summary.Groups[2].Value);
         Assert.True(int.Parse(summary.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture) > 0);
+        Assert.Contains("baseline build set up first", output, StringComparison.Ordinal);
+        Assert.Contains("candidate build set up first", output, StringComparison.Ordinal);
         double ratio = double.Parse(CompareTimeRatio().Match(output).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(ratio, 0.25, 4); // the same build both sides: near 1 even on a loaded machine
     }
