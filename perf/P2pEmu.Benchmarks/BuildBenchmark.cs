@@ -26,15 +26,16 @@ internal sealed class BuildBenchmark : IDisposable
         MethodInfo baseline = BenchmarkMethods(type).SingleOrDefault(m => IsBaseline(m) && Categories(m).SequenceEqual(category))
             ?? throw new ArgumentException($"{className} has no baseline benchmark in the category of {methodName}.");
 
-        _instance = Activator.CreateInstance(type)!;
-        foreach (PropertyInfo property in type.GetProperties().Where(p => Attribute(p, "ParamsAttribute") is not null))
+        PropertyInfo[] parameterProperties = [.. type.GetProperties().Where(p => Attribute(p, "ParamsAttribute") is not null)];
+        if (parameters.Keys.FirstOrDefault(name => !parameterProperties.Any(p => p.Name == name)) is string unknown)
         {
-            property.SetValue(_instance, parameters.TryGetValue(property.Name, out string? text) ? Parse(property.PropertyType, text) : FirstValue(property));
+            throw new ArgumentException($"{className} has no [Params] property {unknown}.");
         }
 
-        foreach (string name in parameters.Keys.Where(name => type.GetProperty(name) is null))
+        _instance = Activator.CreateInstance(type)!;
+        foreach (PropertyInfo property in parameterProperties)
         {
-            throw new ArgumentException($"{className} has no parameter {name}.");
+            property.SetValue(_instance, parameters.TryGetValue(property.Name, out string? text) ? Parse(property.PropertyType, text) : FirstValue(property));
         }
 
         type.GetMethods().SingleOrDefault(m => Attribute(m, "GlobalSetupAttribute") is not null)?.Invoke(_instance, null);

@@ -44,6 +44,12 @@ internal static class BuildComparison
         }
 
         string[] name = parsed.GetValue(benchmark)!.Split('.');
+        if (name.Length != 2)
+        {
+            Console.Error.WriteLine($"compare: --benchmark takes Class.Method, not '{parsed.GetValue(benchmark)}'");
+            return ExitUsage;
+        }
+
         Dictionary<string, string> values = [];
         foreach (string pair in parsed.GetValue(parameters) ?? [])
         {
@@ -55,12 +61,6 @@ internal static class BuildComparison
             }
 
             values[parts[0]] = parts[1];
-        }
-
-        if (name.Length != 2)
-        {
-            Console.Error.WriteLine($"compare: --benchmark takes Class.Method, not '{parsed.GetValue(benchmark)}'");
-            return ExitUsage;
         }
 
         string[] builds = [.. new[] { parsed.GetValue(baselineBuild)!.FullName, parsed.GetValue(candidateBuild)?.FullName ?? AppContext.BaseDirectory }.Select(Path.TrimEndingDirectorySeparator)];

@@ -72,6 +72,15 @@ public sealed partial class BenchmarkSmokeTests
         Assert.Contains(expected, output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Compare_AParameterTheClassDoesNotHave_IsAUsageErrorThatNamesIt()
+    {
+        (int exit, string output) = RunBenchmarks("--compare", "--baseline", BenchmarksDirectory(), "--benchmark", "ChecksumBenchmarks.Crc32Of", "--param", "Size=4096", "--seconds", "0.1");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("has no [Params] property Size", output, StringComparison.Ordinal);
+    }
+
     private static string BenchmarksDirectory() => Path.GetDirectoryName(BenchmarksDll())!;
 
     private static string BenchmarksDll()

@@ -474,7 +474,10 @@ public sealed class IoTlb
         Interlocked.Increment(ref _invalidations);
     }
 
-    private static int TableSetOf(int domainId, ulong iova) => unchecked((int)((iova >> TableShift) + ((ulong)(uint)domainId * 0x9E37_79B1UL))) & (TableSets - 1);
+    private static int TableSetOf(int domainId, ulong iova) => SetIndex(domainId, iova >> TableShift, TableSets - 1);
 
-    private int SetOf(int domainId, ulong page) => unchecked((int)(page + ((ulong)(uint)domainId * 0x9E37_79B1UL))) & _setMask;
+    private int SetOf(int domainId, ulong page) => SetIndex(domainId, page, _setMask);
+
+    /// <summary>The set of <paramref name="index"/> (a page or a region number): domains spread over the sets.</summary>
+    private static int SetIndex(int domainId, ulong index, int mask) => unchecked((int)(index + ((ulong)(uint)domainId * 0x9E37_79B1UL))) & mask;
 }
